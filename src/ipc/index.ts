@@ -1,0 +1,5 @@
+/** Generic SysV IPC: object header, permissions, id/key registry, get/ctl helpers. */
+export * from './perm.js';
+export * from './ids.js';
+export * from './util.js';
+export { IndexBitmap } from './bitmap.js';

@@ -1,0 +1,136 @@
+/**
+ * The generic SysV IPC object header and its permission rules
+ * (include/linux/ipc.h struct kern_ipc_perm; ipc/util.c ipcperms(),
+ * ipc_update_perm(), kernel_to_ipc64_perm()).
+ */
+import { Capability } from '../abi/constants.js';
+import { Errno } from '../abi/errno.js';
+import { nsCapable } from '../auth/capability.js';
+import { inGroupP, type Credentials } from '../auth/cred.js';
+import {
+  fromKgidMunged, fromKuidMunged, gidValid, makeKgid, makeKuid, uidValid, type UserNamespace,
+} from '../auth/userns.js';
+
+/** include/linux/stat.h S_IRWXUGO: the permission bits of an IPC mode. */
+export const S_IRWXUGO = 0o777;
+
+/**
+ * struct kern_ipc_perm: the part every SysV IPC object (shm segment, message
+ * queue, semaphore set) shares. Object types extend this class.
+ */
+export class KernIpcPerm {
+  /**
+   * key_t, a signed 32-bit value. IPC_PRIVATE (0) for private objects and for
+   * objects whose key was switched private (ipc_set_key_private()); an object
+   * is in its registry's key table iff it is registered and key !== 0.
+   */
+  key: number;
+  /**
+   * `seq << IPCMNI_SHIFT | index` (as a C int), assigned by IpcIds.addId();
+   * -1 before. Never changes afterwards.
+   */
+  id = -1;
+  /** Sequence number captured at creation (0..65535); `id >> IPCMNI_SHIFT`. */
+  seq = 0;
+  /** Owner: kernel uid/gid; initially the creator's euid/egid, changed by IPC_SET. */
+  uid = 0;
+  gid = 0;
+  /** Creator: kernel uid/gid (creator's euid/egid at creation); never change. */
+  cuid = 0;
+  cgid = 0;
+  /**
+   * umode_t: the low 9 bits are the permissions; an object type may use a few
+   * bits above them (shm: SHM_DEST 01000, SHM_LOCKED 02000). IPC_SET only
+   * ever changes the low 9 bits.
+   */
+  mode: number;
+  /**
+   * Set by IpcIds.rmid() (and by a failed addId()): the object has left its
+   * registry; lookups that raced with the removal see it (ipc_valid_object()).
+   */
+  deleted = false;
+
+  constructor(key: number, mode: number) {
+    this.key = key | 0;
+    this.mode = mode & 0xffff;
+  }
+}
+
+/**
+ * ipc/util.c ipcperms(ns, ipcp, flag): 0 when access is granted, else -EACCES
+ * (Linux returns -1 and its callers turn it into -EACCES).
+ *
+ * `flag` is a C `short` (callers pass an int shmflg that is truncated); the
+ * nine permission bits are folded into three (`flag >> 6 | flag >> 3 | flag`),
+ * so e.g. 0040 asks for read. The class is chosen once, with no fall-through:
+ * owner bits when euid equals uid or cuid; else group bits when the caller is
+ * in group cgid or gid (fsgid or supplementary groups, in_group_p()); else
+ * other bits. A missing bit is forgiven by CAP_IPC_OWNER in `nsUserNs`, the
+ * user namespace that owns the IPC namespace. (LSM hook not modelled.)
+ */
+export function ipcperms(nsUserNs: UserNamespace, obj: KernIpcPerm, flag: number, cred: Credentials): number {
+  const f = (flag << 16) >> 16;
+  const requestedMode = (f >> 6) | (f >> 3) | f;
+  let grantedMode = obj.mode;
+  if (cred.euid === obj.cuid || cred.euid === obj.uid) grantedMode >>= 6;
+  else if (inGroupP(cred, obj.cgid) || inGroupP(cred, obj.gid)) grantedMode >>= 3;
+  if ((requestedMode & ~grantedMode & 0o007) !== 0 && !nsCapable(cred, nsUserNs, Capability.CAP_IPC_OWNER)) {
+    return -Errno.EACCES;
+  }
+  return 0;
+}
+
+/**
+ * The ownership test shared by ipcctl_obtain_check() (IPC_SET, IPC_RMID) and
+ * shm's SHM_LOCK/SHM_UNLOCK: euid equals the creator or the owner uid.
+ */
+export function isIpcOwner(obj: KernIpcPerm, cred: Credentials): boolean {
+  return cred.euid === obj.cuid || cred.euid === obj.uid;
+}
+
+/**
+ * ipc/util.c ipc_update_perm() (IPC_SET): uid/gid are user-space ids of the
+ * caller's user namespace, mapped with make_kuid()/make_kgid(); an
+ * unmappable one (including (uid_t)-1) fails with -EINVAL and changes
+ * nothing. Only the low nine mode bits are replaced.
+ */
+export function ipcUpdatePerm(obj: KernIpcPerm, uid: number, gid: number, mode: number, callerUserNs: UserNamespace): number {
+  const kuid = makeKuid(callerUserNs, uid >>> 0);
+  const kgid = makeKgid(callerUserNs, gid >>> 0);
+  if (!uidValid(kuid) || !gidValid(kgid)) return -Errno.EINVAL;
+  obj.uid = kuid;
+  obj.gid = kgid;
+  obj.mode = (obj.mode & ~S_IRWXUGO) | (mode & S_IRWXUGO);
+  return 0;
+}
+
+/** struct ipc64_perm as the kernel fills it (x86_64; see spec §10.1 for the layout). */
+export interface Ipc64Perm {
+  /** key_t (signed 32-bit). */
+  key: number;
+  /** uid_t values as seen by the reader (unmapped -> 65534). */
+  uid: number;
+  gid: number;
+  cuid: number;
+  cgid: number;
+  /** The object's mode including type-specific high bits. */
+  mode: number;
+  /** unsigned short __seq. */
+  seq: number;
+}
+
+/**
+ * ipc/util.c kernel_to_ipc64_perm(): ids translated into the reader's user
+ * namespace with from_kuid_munged()/from_kgid_munged().
+ */
+export function kernelToIpc64Perm(obj: KernIpcPerm, readerUserNs: UserNamespace): Ipc64Perm {
+  return {
+    key: obj.key,
+    uid: fromKuidMunged(readerUserNs, obj.uid),
+    gid: fromKgidMunged(readerUserNs, obj.gid),
+    cuid: fromKuidMunged(readerUserNs, obj.cuid),
+    cgid: fromKgidMunged(readerUserNs, obj.cgid),
+    mode: obj.mode,
+    seq: obj.seq & 0xffff,
+  };
+}
