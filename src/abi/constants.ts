@@ -121,3 +121,34 @@ export const CAP_FULL_SET = (1n << BigInt(CAP_LAST_CAP + 1)) - 1n;
  * CAP_SYS_RESOURCE (bounding set 0x1fffeffffff).
  */
 export const CAP_REFERENCE_ROOT_SET = CAP_FULL_SET & ~(1n << BigInt(Capability.CAP_SYS_RESOURCE));
+
+// Additional mman / madvise numbers used by the memory manager (src/mm).
+export const PROT_SEM = 0x8;
+export const MAP_DROPPABLE = 0x08;
+export const MAP_32BIT = 0x40;
+export const MAP_ABOVE4G = 0x80;
+export const MAP_UNINITIALIZED = 0x4000000;
+export const MAP_HUGE_SHIFT = 26;
+export const MAP_HUGE_MASK = 0x3f;
+export const MADV_COLD = 20;
+export const MADV_PAGEOUT = 21;
+export const MADV_MERGEABLE = 12;
+export const MADV_UNMERGEABLE = 13;
+export const MADV_HUGEPAGE = 14;
+export const MADV_NOHUGEPAGE = 15;
+export const MADV_DONTDUMP = 16;
+export const MADV_DODUMP = 17;
+export const MADV_WIPEONFORK = 18;
+export const MADV_KEEPONFORK = 19;
+export const MADV_DONTNEED_LOCKED = 24;
+export const MADV_COLLAPSE = 25;
+export const MADV_HWPOISON = 100;
+export const MADV_SOFT_OFFLINE = 101;
+export const MADV_GUARD_INSTALL = 102;
+export const MADV_GUARD_REMOVE = 103;
+/** x86_64 4-level paging: DEFAULT_MAP_WINDOW == TASK_SIZE_MAX. */
+export const DEFAULT_MAP_WINDOW = TASK_SIZE;
+/** CONFIG_LSM_MMAP_MIN_ADDR of the reference kernel: non-fixed hints below it are raised to it. */
+export const LSM_MMAP_MIN_ADDR_DEFAULT = 65536n;
+/** Default RLIMIT_STACK (8 MiB), used for the growth of VM_GROWSDOWN mappings. */
+export const RLIMIT_STACK_DEFAULT = 8388608n;

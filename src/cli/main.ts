@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { conformanceCommand } from './conformance.js';
 import { recordCommand } from './record.js';
-import { UnsupportedError } from '../scenario/model-backend.js';
+import { UnsupportedError } from '../scenario/errors.js';
 import { runFile, isEnvironmentError, EXIT_OK, EXIT_SCRIPT, EXIT_ENV, type BackendKind } from './runner.js';
 
 const USAGE = `usage: sysvshm <command> [options]

@@ -7,7 +7,6 @@ import { parseScript } from '../scenario/parser.js';
 import { runScript, type Sink } from '../scenario/interpreter.js';
 import { ScriptError } from '../scenario/errors.js';
 import type { Backend } from '../scenario/backend.js';
-import { createModelBackend } from '../scenario/model-backend.js';
 
 /** Exit statuses of the CLI. */
 export const EXIT_OK = 0;
@@ -19,7 +18,10 @@ export type BackendKind = 'model' | 'oracle';
 
 /** Creates a backend of the given kind (the oracle is loaded only when asked for). */
 export async function makeBackend(kind: BackendKind): Promise<Backend> {
-  if (kind === 'model') return createModelBackend();
+  if (kind === 'model') {
+    const { createModelBackend } = await import('../scenario/model-backend.js');
+    return createModelBackend();
+  }
   const { OracleBackend } = await import('../oracle/oracle-backend.js');
   return new OracleBackend({ quiet: process.env.ORACLE_QUIET === '1' });
 }

@@ -18,3 +18,11 @@ export class ScriptError extends Error {
     return `${this.file}:${this.line}: ${this.message}`;
   }
 }
+
+/** A command the model cannot perform: reported as one clear line, exit status 2. */
+export class UnsupportedError extends Error {
+  constructor(message: string, public line?: number) {
+    super(message);
+    this.name = 'UnsupportedError';
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * The raw system-call layer of a process: the calls an emulator forwards,
+ * with Linux's argument types (64-bit values as bigint or number, C ints as
+ * number) and Linux's return convention (>= 0, or a negative errno). Nothing
+ * a guest passes here throws.
+ */
+import { Errno } from '../abi/errno.js';
+import { Capability, MAP_ANONYMOUS, PAGE_SIZE, RLIMIT_MEMLOCK, TASK_SIZE } from '../abi/constants.js';
+import { nsCapable } from '../auth/capability.js';
+import { setgroups, setresgid, setresuid, prctlSetKeepCaps, capset } from '../auth/setid.js';
+import { shmget, shmat, shmdt, shmctl, bufferOf, type UserBuffer } from '../shm/index.js';
+/** A faulting access: the signal and the offset of the faulting byte from the start. */
+export interface AccessFault { signal: 'SIGSEGV' | 'SIGBUS'; offset: bigint }
+/** What read/write/fill return: the bytes read before any fault. */
+export interface AccessResult { data: Uint8Array; fault?: AccessFault }
+
+const ACCESS_CHUNK = 1n << 24n;
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) { out.set(p, o); o += p.length; }
+  return out;
+}
+import type { Process } from './process.js';
+
+export const CLONE_NEWIPC = 0x08000000;
+export const PR_SET_KEEPCAPS = 8;
+export const PR_GET_KEEPCAPS = 7;
+
+/** Any 64-bit argument: a number or bigint, reduced modulo 2^64 as C would. */
+export type U64Arg = number | bigint;
+
+export function u64(v: U64Arg): bigint {
+  return BigInt.asUintN(64, typeof v === 'bigint' ? v : BigInt(Math.trunc(v)));
+}
+
+/** A C int argument: truncated to 32 bits, two's complement. */
+export function int(v: number | bigint): number {
+  return Number(BigInt.asIntN(32, typeof v === 'bigint' ? v : BigInt(Math.trunc(v))));
+}
+
+/** An unsigned long argument that user space passed as an int (sign-extended by the C ABI). */
+function sext(v: number): bigint {
+  return BigInt.asUintN(64, BigInt(int(v)));
+}
+
+/** No user memory: every copy faults (a NULL buffer). */
+const NO_BUFFER: UserBuffer = { copyTo: () => false, copyFrom: () => null };
+
+export class RawSyscalls {
+  constructor(private readonly p: Process) {}
+
+  private get alive(): boolean {
+    return this.p.alive;
+  }
+
+  // --- SysV shared memory --------------------------------------------------
+
+  shmget(key: number, size: U64Arg, shmflg: number): number {
+    if (!this.alive) return -Errno.ESRCH;
+    return shmget(this.p, int(key), u64(size), int(shmflg));
+  }
+
+  shmat(shmid: number, shmaddr: U64Arg, shmflg: number): number {
+    if (!this.alive) return -Errno.ESRCH;
+    return shmat(this.p, int(shmid), u64(shmaddr), int(shmflg));
+  }
+
+  shmdt(shmaddr: U64Arg): number {
+    if (!this.alive) return -Errno.ESRCH;
+    return shmdt(this.p, u64(shmaddr));
+  }
+
+  /**
+   * shmctl(shmid, cmd, buf): `buf` is the user buffer (a byte array of at
+   * least the structure's size, a UserBuffer, or null for a NULL pointer).
+   */
+  shmctl(shmid: number, cmd: number, buf: Uint8Array | UserBuffer | null): number {
+    if (!this.alive) return -Errno.ESRCH;
+    const ub = buf === null ? NO_BUFFER : buf instanceof Uint8Array ? bufferOf(buf) : buf;
+    return shmctl(this.p, int(shmid), int(cmd), ub);
+  }
+
+  // --- memory management ---------------------------------------------------
+
+  /**
+   * mmap(2) (arch/x86/kernel/sys_x86_64.c, ksys_mmap_pgoff): the offset must
+   * be page aligned, then a mapping without MAP_ANONYMOUS needs a file
+   * descriptor, and the model has no files: EBADF.
+   */
+  mmap(addr: U64Arg, len: U64Arg, prot: number, flags: number, fd = -1, offset: U64Arg = 0): number {
+    if (!this.alive) return -Errno.ESRCH;
+    const off = u64(offset);
+    if (off & BigInt(PAGE_SIZE - 1)) return -Errno.EINVAL;
+    if (!(int(flags) & MAP_ANONYMOUS)) {
+      void fd;
+      return -Errno.EBADF;
+    }
+    return this.p.mm.mmap(u64(addr), u64(len), int(prot), int(flags), null, off >> 12n, this.p);
+  }
+
+  munmap(addr: U64Arg, len: U64Arg): number {
+    if (!this.alive) return -Errno.ESRCH;
+    return this.p.mm.munmap(u64(addr), u64(len), this.p);
+  }
+
+  mprotect(addr: U64Arg, len: U64Arg, prot: number): number {
+    if (!this.alive) return -Errno.ESRCH;
+    return this.p.mm.mprotect(u64(addr), u64(len), int(prot), this.p);
+  }
+
+  mremap(oldAddr: U64Arg, oldLen: U64Arg, newLen: U64Arg, flags: number, newAddr: U64Arg = 0): number {
+    if (!this.alive) return -Errno.ESRCH;
+    return this.p.mm.mremap(u64(oldAddr), u64(oldLen), u64(newLen), sext(flags), u64(newAddr), this.p);
+  }
+
+  madvise(addr: U64Arg, len: U64Arg, advice: number): number {
+    if (!this.alive) return -Errno.ESRCH;
+    return this.p.mm.madvise(u64(addr), u64(len), int(advice), this.p);
+  }
+
+  // --- memory access (what the CPU would do) --------------------------------
+
+  /**
+   * Reads `len` bytes in ascending order, stopping at the first byte the
+   * process could not read (the CPU's view: SIGSEGV/SIGBUS at that offset).
+   * Works in chunks so that a huge length costs only what is really mapped.
+   */
+  read(addr: U64Arg, len: U64Arg): AccessResult {
+    const parts: Uint8Array[] = [];
+    const fault = this.chunked(u64(addr), u64(len), (a, n, done) => {
+      const r = this.p.mm.read(a, n);
+      parts.push(r.data);
+      return r.fault ? { signal: r.fault.signal, offset: done + BigInt(r.fault.offset) } : undefined;
+    });
+    const data = parts.length === 1 ? parts[0]! : concat(parts);
+    return fault ? { data, fault } : { data };
+  }
+
+  write(addr: U64Arg, data: Uint8Array): AccessResult {
+    const fault = this.chunked(u64(addr), BigInt(data.length), (a, n, done) => {
+      const r = this.p.mm.write(a, data.subarray(Number(done), Number(done) + n));
+      return r.fault ? { signal: r.fault.signal, offset: done + BigInt(r.fault.offset) } : undefined;
+    });
+    return fault ? { data: new Uint8Array(0), fault } : { data: new Uint8Array(0) };
+  }
+
+  fill(addr: U64Arg, len: U64Arg, byte: number): AccessResult {
+    const fault = this.chunked(u64(addr), u64(len), (a, n, done) => {
+      const r = this.p.mm.fill(a, n, byte & 0xff);
+      return r.fault ? { signal: r.fault.signal, offset: done + BigInt(r.fault.offset) } : undefined;
+    });
+    return fault ? { data: new Uint8Array(0), fault } : { data: new Uint8Array(0) };
+  }
+
+  /** Runs an access in chunks of at most ACCESS_CHUNK bytes; an address at or past 2^64 or TASK_SIZE faults. */
+  private chunked(addr: bigint, len: bigint, step: (a: bigint, n: number, done: bigint) => AccessFault | undefined): AccessFault | undefined {
+    let done = 0n;
+    while (done < len) {
+      const a = addr + done;
+      if (a >= TASK_SIZE) return { signal: 'SIGSEGV', offset: done };
+      let n = len - done;
+      if (n > ACCESS_CHUNK) n = ACCESS_CHUNK;
+      if (a + n > TASK_SIZE) n = TASK_SIZE - a;
+      const f = step(a, Number(n), done);
+      if (f) return f;
+      done += n;
+    }
+    return undefined;
+  }
+
+  // --- processes and credentials -------------------------------------------
+
+  getpid(): number {
+    return this.p.pid;
+  }
+
+  /** fork(): the child's pid. */
+  fork(): number {
+    if (!this.alive) return -Errno.ESRCH;
+    return this.p.kernel.fork(this.p).pid;
+  }
+
+  /** exit_group(). */
+  exit(code = 0): number {
+    if (!this.alive) return -Errno.ESRCH;
+    this.p.kernel.exit(this.p, code);
+    return 0;
+  }
+
+  /** unshare(2): only CLONE_NEWIPC is modelled; other flags are EINVAL. */
+  unshare(flags: number): number {
+    if (!this.alive) return -Errno.ESRCH;
+    const f = int(flags);
+    if (f & ~CLONE_NEWIPC) return -Errno.EINVAL;
+    if (!(f & CLONE_NEWIPC)) return 0;
+    // create_new_namespaces() -> copy_ipcs(): CAP_SYS_ADMIN in the user namespace.
+    if (!nsCapable(this.p.cred, this.p.cred.userNs, Capability.CAP_SYS_ADMIN)) return -Errno.EPERM;
+    this.p.kernel.unshareIpc(this.p);
+    return 0;
+  }
+
+  setgroups(groups: number[]): number {
+    return this.commit(setgroups(this.p.cred, groups.map((g) => g >>> 0)));
+  }
+
+  setresuid(ruid: number, euid: number, suid: number): number {
+    return this.commit(setresuid(this.p.cred, ruid >>> 0, euid >>> 0, suid >>> 0));
+  }
+
+  setresgid(rgid: number, egid: number, sgid: number): number {
+    return this.commit(setresgid(this.p.cred, rgid >>> 0, egid >>> 0, sgid >>> 0));
+  }
+
+  /** prctl(PR_SET_KEEPCAPS / PR_GET_KEEPCAPS); other options are EINVAL. */
+  prctl(option: number, arg2: U64Arg = 0): number {
+    if (option === PR_GET_KEEPCAPS) return this.p.cred.keepCaps ? 1 : 0;
+    if (option !== PR_SET_KEEPCAPS) return -Errno.EINVAL;
+    return this.commit(prctlSetKeepCaps(this.p.cred, u64(arg2)));
+  }
+
+  /** capset() v3 for the calling process. */
+  capset(effective: bigint, permitted: bigint, inheritable: bigint): number {
+    return this.commit(capset(this.p.cred, effective, permitted, inheritable));
+  }
+
+  /**
+   * prlimit64(0, resource, new, NULL) for RLIMIT_MEMLOCK (do_prlimit): cur > max
+   * is EINVAL; raising max needs CAP_SYS_RESOURCE. Other resources are EINVAL here.
+   */
+  setrlimit(resource: number, cur: U64Arg, max: U64Arg): number {
+    if (resource !== RLIMIT_MEMLOCK) return -Errno.EINVAL;
+    const c = u64(cur);
+    const m = u64(max);
+    if (c > m) return -Errno.EINVAL;
+    if (m > this.p.memlock.max && !this.p.capable(Capability.CAP_SYS_RESOURCE)) return -Errno.EPERM;
+    this.p.memlock = { cur: c, max: m };
+    return 0;
+  }
+
+  private commit(r: ReturnType<typeof setresuid>): number {
+    if (typeof r === 'number') return r;
+    this.p.cred = r;
+    return 0;
+  }
+}

@@ -1,0 +1,262 @@
+/**
+ * The pages of one shmem file (mm/shmem.c): what a SysV segment or a shared
+ * anonymous mapping ("/dev/zero (deleted)") holds.
+ *
+ * Nothing is committed at creation. A page is allocated (zeroed) on its first
+ * touch, whether the fault is a read or a write (shmem_fault allocates on read
+ * faults too), and is then resident until a hole is punched over it or the
+ * file is destroyed, which zeroes it and returns it to the allocator.
+ *
+ * Storage: files up to 1 GiB live in one SharedArrayBuffer of the file's size,
+ * created on first touch (the OS backs it lazily, so an untouched 1 GiB file
+ * costs no RSS); bigger files are split into 64 MiB SharedArrayBuffers created
+ * on demand in a Map, so a 1 TiB SHM_NORESERVE file with one touched page costs
+ * one 64 MiB virtual reservation and one resident page. `storage()` hands out
+ * (SharedArrayBuffer, byteOffset) for a contiguous page range, for zero-copy
+ * views of a whole mapping.
+ */
+import { PAGE_SIZE } from '../abi/constants.js';
+import type { PageAllocator } from './page-allocator.js';
+
+/** Files of at most this many pages get one contiguous buffer. */
+export const CONTIGUOUS_LIMIT_PAGES = (1 << 30) / PAGE_SIZE;
+/** Chunk size of bigger files, in pages (64 MiB). */
+export const CHUNK_PAGES = (64 << 20) / PAGE_SIZE;
+
+const F_RESIDENT = 1;
+const F_DIRTY = 2;
+
+interface Chunk {
+  readonly buf: SharedArrayBuffer;
+  readonly bytes: Uint8Array;
+  /** Per page: F_RESIDENT | F_DIRTY. */
+  readonly flags: Uint8Array;
+  /** Per page: number of page-table entries mapping it (all processes). */
+  mapcount: Int32Array | null;
+  resident: number;
+}
+
+/** Something that maps pages of a cache and must drop its PTEs when they go (i_mmap). */
+export interface CacheMapper {
+  /** Drop the page-table entries for file pages [first, lastExclusive). */
+  zapFileRange(cache: PageCache, first: number, lastExclusive: number): void;
+}
+
+export class PageCache {
+  /** Capacity in pages. */
+  readonly pageCount: number;
+  /** Pages currently allocated. */
+  residentPages = 0;
+  readonly allocator: PageAllocator;
+  private readonly chunkPages: number;
+  private readonly chunks = new Map<number, Chunk>();
+  private readonly mappers = new Set<CacheMapper>();
+  private destroyed = false;
+  /** One-entry cache of the last chunk used. */
+  private lastIdx = -1;
+  private lastChunk: Chunk | null = null;
+
+  constructor(allocator: PageAllocator, sizePages: number) {
+    if (!Number.isSafeInteger(sizePages) || sizePages < 0) throw new Error(`PageCache: bad size ${sizePages}`);
+    this.allocator = allocator;
+    this.pageCount = sizePages;
+    this.chunkPages = sizePages <= CONTIGUOUS_LIMIT_PAGES ? Math.max(sizePages, 1) : CHUNK_PAGES;
+  }
+
+  get isDestroyed(): boolean { return this.destroyed; }
+
+  /** The chunk holding page `i`, created when `create`. */
+  private chunk(i: number, create: boolean): Chunk | null {
+    const ci = Math.floor(i / this.chunkPages);
+    if (ci === this.lastIdx && this.lastChunk) return this.lastChunk;
+    let c = this.chunks.get(ci);
+    if (!c) {
+      if (!create) return null;
+      if (this.destroyed) throw new Error('PageCache: access after destroy');
+      const pages = Math.min(this.chunkPages, this.pageCount - ci * this.chunkPages);
+      const buf = new SharedArrayBuffer(pages * PAGE_SIZE);
+      c = { buf, bytes: new Uint8Array(buf), flags: new Uint8Array(pages), mapcount: null, resident: 0 };
+      this.chunks.set(ci, c);
+    }
+    this.lastIdx = ci;
+    this.lastChunk = c;
+    return c;
+  }
+
+  private check(i: number): void {
+    if (!(i >= 0 && i < this.pageCount) || !Number.isInteger(i)) throw new Error(`PageCache: page ${i} out of range (${this.pageCount})`);
+  }
+
+  isResident(i: number): boolean {
+    const c = this.chunk(i, false);
+    return c !== null && (c.flags[i % this.chunkPages]! & F_RESIDENT) !== 0;
+  }
+
+  isDirty(i: number): boolean {
+    const c = this.chunk(i, false);
+    return c !== null && (c.flags[i % this.chunkPages]! & F_DIRTY) !== 0;
+  }
+
+  /**
+   * Faults page `i` in (allocating a zeroed page if needed) and returns the
+   * bytes of its chunk and the byte offset of the page in them. `dirty` marks
+   * the folio dirty (a write(2)-like access; writes through a mapping only
+   * dirty the PTE, see Vma.filePtes, and the folio when that PTE is zapped).
+   */
+  faultIn(i: number, dirty = false): { bytes: Uint8Array; offset: number } {
+    this.check(i);
+    const c = this.chunk(i, true)!;
+    const p = i % this.chunkPages;
+    const f = c.flags[p]!;
+    if (!(f & F_RESIDENT)) {
+      c.flags[p] = F_RESIDENT | (dirty ? F_DIRTY : 0);
+      c.resident++;
+      this.residentPages++;
+      this.allocator.alloc(1, true);
+    } else if (dirty && !(f & F_DIRTY)) {
+      c.flags[p] = f | F_DIRTY;
+    }
+    return { bytes: c.bytes, offset: p * PAGE_SIZE };
+  }
+
+  /** Sets the folio's dirty flag (a dirty PTE was zapped). */
+  markDirty(i: number): void {
+    const c = this.chunk(i, false);
+    if (c && (c.flags[i % this.chunkPages]! & F_RESIDENT)) c.flags[i % this.chunkPages]! |= F_DIRTY;
+  }
+
+  /** A view of page `i` (faulting it in). */
+  pageView(i: number, dirty = false): Uint8Array {
+    const { bytes, offset } = this.faultIn(i, dirty);
+    return bytes.subarray(offset, offset + PAGE_SIZE);
+  }
+
+  /** Reads `len` bytes at (page, offset) into dst (faults the page in). */
+  read(i: number, offset: number, dst: Uint8Array, dstOff: number, len: number): void {
+    const { bytes, offset: base } = this.faultIn(i, false);
+    dst.set(bytes.subarray(base + offset, base + offset + len), dstOff);
+  }
+
+  /** Writes `len` bytes from src at (page, offset) (faults the page in, marks it dirty). */
+  write(i: number, offset: number, src: Uint8Array, srcOff: number, len: number): void {
+    const { bytes, offset: base } = this.faultIn(i, true);
+    bytes.set(src.subarray(srcOff, srcOff + len), base + offset);
+  }
+
+  /** Fills `len` bytes at (page, offset) with `byte`. */
+  fill(i: number, offset: number, len: number, byte: number): void {
+    const { bytes, offset: base } = this.faultIn(i, true);
+    bytes.fill(byte, base + offset, base + offset + len);
+  }
+
+  /** Number of PTEs (over all processes) that map page `i`. */
+  mapcount(i: number): number {
+    const c = this.chunk(i, false);
+    return c?.mapcount ? c.mapcount[i % this.chunkPages]! : 0;
+  }
+
+  /** A PTE now maps page `i` (the page must be resident). */
+  incMapcount(i: number): void {
+    const c = this.chunk(i, false);
+    if (!c) throw new Error('PageCache: mapping a page that is not resident');
+    if (!c.mapcount) c.mapcount = new Int32Array(c.flags.length);
+    c.mapcount[i % this.chunkPages]!++;
+  }
+
+  decMapcount(i: number): void {
+    const c = this.chunk(i, false);
+    if (!c?.mapcount || c.mapcount[i % this.chunkPages]! <= 0) throw new Error(`PageCache: mapcount underflow at page ${i}`);
+    c.mapcount[i % this.chunkPages]!--;
+  }
+
+  /** Calls `fn` for every resident page in [first, lastExclusive), in order. */
+  forEachResident(first: number, lastExclusive: number, fn: (i: number) => void): void {
+    const cp = this.chunkPages;
+    first = Math.max(0, first);
+    lastExclusive = Math.min(this.pageCount, lastExclusive);
+    if (first >= lastExclusive) return;
+    const ciFirst = Math.floor(first / cp);
+    const ciLast = Math.floor((lastExclusive - 1) / cp);
+    const visit = (ci: number, c: Chunk): void => {
+      if (c.resident === 0) return;
+      const lo = Math.max(first, ci * cp) - ci * cp;
+      const hi = Math.min(lastExclusive, (ci + 1) * cp) - ci * cp;
+      const fl = c.flags;
+      for (let p = lo; p < hi; p++) if (fl[p]! & F_RESIDENT) fn(ci * cp + p);
+    };
+    if (ciLast - ciFirst + 1 <= this.chunks.size) {
+      for (let ci = ciFirst; ci <= ciLast; ci++) {
+        const c = this.chunks.get(ci);
+        if (c) visit(ci, c);
+      }
+    } else {
+      for (const ci of [...this.chunks.keys()].sort((a, b) => a - b)) {
+        if (ci >= ciFirst && ci <= ciLast) visit(ci, this.chunks.get(ci)!);
+      }
+    }
+  }
+
+  /** Number of resident pages in [first, lastExclusive). */
+  residentIn(first: number, lastExclusive: number): number {
+    if (first <= 0 && lastExclusive >= this.pageCount) return this.residentPages;
+    let n = 0;
+    this.forEachResident(first, lastExclusive, () => { n++; });
+    return n;
+  }
+
+  addMapper(m: CacheMapper): void { this.mappers.add(m); }
+  removeMapper(m: CacheMapper): void { this.mappers.delete(m); }
+
+  /**
+   * Frees the pages of [first, lastExclusive) (FALLOC_FL_PUNCH_HOLE /
+   * MADV_REMOVE): every mapper drops its PTEs first (unmap_mapping_range),
+   * then each resident page is zeroed and returned to the allocator.
+   */
+  punchHole(first: number, lastExclusive: number): void {
+    first = Math.max(0, first);
+    lastExclusive = Math.min(this.pageCount, lastExclusive);
+    if (first >= lastExclusive) return;
+    for (const m of [...this.mappers]) m.zapFileRange(this, first, lastExclusive);
+    const freed: number[] = [];
+    this.forEachResident(first, lastExclusive, (i) => freed.push(i));
+    for (const i of freed) this.freePage(i);
+  }
+
+  private freePage(i: number): void {
+    const c = this.chunk(i, false)!;
+    const p = i % this.chunkPages;
+    if (c.mapcount && c.mapcount[p] !== 0) throw new Error(`PageCache: freeing mapped page ${i}`);
+    c.bytes.fill(0, p * PAGE_SIZE, (p + 1) * PAGE_SIZE);
+    c.flags[p] = 0;
+    c.resident--;
+    this.residentPages--;
+    this.allocator.free(1, true);
+  }
+
+  /** Frees every page (the file's inode is evicted). Idempotent. */
+  destroy(): void {
+    if (this.destroyed) return;
+    for (const m of [...this.mappers]) m.zapFileRange(this, 0, this.pageCount);
+    this.allocator.free(this.residentPages, true);
+    this.residentPages = 0;
+    this.chunks.clear();
+    this.lastChunk = null;
+    this.lastIdx = -1;
+    this.destroyed = true;
+  }
+
+  /**
+   * The storage of pages [first, lastExclusive) when they are contiguous
+   * (always for files up to 1 GiB, within one 64 MiB chunk beyond), creating
+   * the buffer if needed; null when the range spans chunks. Residency is not
+   * changed: a caller that touches the memory directly must fault pages in
+   * through this class to keep the accounting right.
+   */
+  storage(first: number, lastExclusive: number): { buffer: SharedArrayBuffer; byteOffset: number } | null {
+    if (first < 0 || lastExclusive > this.pageCount || first >= lastExclusive) return null;
+    const cp = this.chunkPages;
+    if (Math.floor(first / cp) !== Math.floor((lastExclusive - 1) / cp)) return null;
+    const c = this.chunk(first, true)!;
+    return { buffer: c.buf, byteOffset: (first % cp) * PAGE_SIZE };
+  }
+}

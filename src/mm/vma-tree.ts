@@ -1,0 +1,281 @@
+/**
+ * The ordered set of VMAs of an address space (what the maple tree is to
+ * Linux): a treap keyed by vm_start, augmented in every subtree with its
+ * lowest start, highest end, highest start and the largest gap between two
+ * consecutive VMAs inside it. That gives O(log n) lookups, insertions,
+ * removals and the gap searches of vm_unmapped_area() (highest gap below a
+ * limit for top-down placement, lowest gap above a limit for bottom-up).
+ * The VMAs are also chained in address order (vma.prev / vma.next).
+ */
+import type { Vma } from './vma.js';
+
+class Node {
+  readonly vma: Vma;
+  readonly prio: number;
+  left: Node | null = null;
+  right: Node | null = null;
+  /** Lowest vm_start in the subtree. */
+  lo = 0;
+  /** Highest vm_end in the subtree. */
+  hi = 0;
+  /** Highest vm_start in the subtree. */
+  lastStart = 0;
+  /** Largest gap between two consecutive VMAs of the subtree. */
+  gap = 0;
+  constructor(vma: Vma, prio: number) { this.vma = vma; this.prio = prio; }
+}
+
+function pull(n: Node): Node {
+  const v = n.vma;
+  const l = n.left;
+  const r = n.right;
+  n.lo = l ? l.lo : v.start;
+  n.hi = r ? r.hi : v.end;
+  n.lastStart = r ? r.lastStart : v.start;
+  let g = 0;
+  if (l) { g = l.gap; const d = v.start - l.hi; if (d > g) g = d; }
+  if (r) { if (r.gap > g) g = r.gap; const d = r.lo - v.end; if (d > g) g = d; }
+  n.gap = g;
+  return n;
+}
+
+/** Splits t into (keys < key, keys >= key). */
+function split(t: Node | null, key: number): [Node | null, Node | null] {
+  if (!t) return [null, null];
+  if (t.vma.start < key) {
+    const [a, b] = split(t.right, key);
+    t.right = a;
+    return [pull(t), b];
+  }
+  const [a, b] = split(t.left, key);
+  t.left = b;
+  return [a, pull(t)];
+}
+
+function merge(a: Node | null, b: Node | null): Node | null {
+  if (!a) return b;
+  if (!b) return a;
+  if (a.prio > b.prio) {
+    a.right = merge(a.right, b);
+    return pull(a);
+  }
+  b.left = merge(a, b.left);
+  return pull(b);
+}
+
+/** xorshift32 for node priorities (deterministic). */
+let seed = 0x9e3779b9;
+function rand(): number {
+  seed ^= seed << 13; seed >>>= 0;
+  seed ^= seed >>> 17;
+  seed ^= seed << 5; seed >>>= 0;
+  return seed;
+}
+
+export class VmaTree {
+  private root: Node | null = null;
+  private readonly nodes = new Map<Vma, Node>();
+  /** Lowest VMA. */
+  first: Vma | null = null;
+  /** Highest VMA. */
+  last: Vma | null = null;
+
+  get size(): number { return this.nodes.size; }
+
+  has(vma: Vma): boolean { return this.nodes.has(vma); }
+
+  /** The VMA with the smallest end > addr (find_vma), or null. */
+  find(addr: number): Vma | null {
+    let n = this.root;
+    let best: Vma | null = null;
+    while (n) {
+      if (n.vma.end > addr) { best = n.vma; n = n.left; } else n = n.right;
+    }
+    return best;
+  }
+
+  /** The VMA containing addr (vma_lookup), or null. */
+  lookup(addr: number): Vma | null {
+    const v = this.find(addr);
+    return v && v.start <= addr ? v : null;
+  }
+
+  /** The first VMA intersecting [start, end) (find_vma_intersection), or null. */
+  intersection(start: number, end: number): Vma | null {
+    const v = this.find(start);
+    return v && v.start < end ? v : null;
+  }
+
+  /** The last VMA with start < addr, or null. */
+  findPrev(addr: number): Vma | null {
+    let n = this.root;
+    let best: Vma | null = null;
+    while (n) {
+      if (n.vma.start < addr) { best = n.vma; n = n.right; } else n = n.left;
+    }
+    return best;
+  }
+
+  /** Inserts a VMA; it must not overlap any VMA of the tree. */
+  insert(vma: Vma): void {
+    if (this.nodes.has(vma)) throw new Error('VmaTree: VMA inserted twice');
+    if (!(vma.start < vma.end)) throw new Error(`VmaTree: empty VMA ${vma}`);
+    const next = this.find(vma.start);
+    if (next && next.start < vma.end) throw new Error(`VmaTree: ${vma} overlaps ${next}`);
+    const prev = next ? next.prev : this.last;
+    const node = pull(new Node(vma, rand()));
+    const [a, b] = split(this.root, vma.start);
+    this.root = merge(merge(a, node), b);
+    this.nodes.set(vma, node);
+    vma.prev = prev;
+    vma.next = next;
+    if (prev) prev.next = vma; else this.first = vma;
+    if (next) next.prev = vma; else this.last = vma;
+  }
+
+  /** Removes a VMA. */
+  remove(vma: Vma): void {
+    const node = this.nodes.get(vma);
+    if (!node) throw new Error(`VmaTree: ${vma} is not in the tree`);
+    const [a, b] = split(this.root, vma.start);
+    const [m, c] = split(b, vma.start + 1);
+    if (m !== node || m.left || m.right) throw new Error('VmaTree: corrupted tree');
+    this.root = merge(a, c);
+    this.nodes.delete(vma);
+    if (vma.prev) vma.prev.next = vma.next; else this.first = vma.next;
+    if (vma.next) vma.next.prev = vma.prev; else this.last = vma.prev;
+    vma.prev = vma.next = null;
+  }
+
+  /**
+   * Changes the range of a VMA of the tree. The new range must not overlap the
+   * other VMAs (it may overlap its own old range only).
+   */
+  setRange(vma: Vma, start: number, end: number): void {
+    if (!(start < end)) throw new Error('VmaTree: empty range');
+    const p = vma.prev;
+    const n = vma.next;
+    if ((p && p.end > start) || (n && n.start < end)) throw new Error(`VmaTree: new range of ${vma} overlaps a neighbour`);
+    const node = this.nodes.get(vma);
+    if (!node) throw new Error(`VmaTree: ${vma} is not in the tree`);
+    const [a, b] = split(this.root, vma.start);
+    const [m, c] = split(b, vma.start + 1);
+    if (m !== node) throw new Error('VmaTree: corrupted tree');
+    vma.start = start;
+    vma.end = end;
+    pull(node);
+    this.root = merge(merge(a, node), c);
+  }
+
+  /** VMAs in address order, starting with the first whose end > addr. */
+  *from(addr: number): IterableIterator<Vma> {
+    let v = this.find(addr);
+    while (v) {
+      const nx = v.next;
+      yield v;
+      v = nx;
+    }
+  }
+
+  /** Every VMA in address order. */
+  *[Symbol.iterator](): IterableIterator<Vma> {
+    let v = this.first;
+    while (v) {
+      const nx = v.next;
+      yield v;
+      v = nx;
+    }
+  }
+
+  toArray(): Vma[] { return [...this]; }
+
+  /**
+   * Highest free range of at least `len` bytes inside [low, high)
+   * (mas_empty_area_rev): returns its end clamped to `high`, or -1.
+   */
+  highestGapEnd(len: number, low: number, high: number): number {
+    if (len <= 0 || high - low < len) return -1;
+    const r = this.root;
+    // The gap above the last VMA.
+    const lastEnd = r ? r.hi : 0;
+    if (Math.max(lastEnd, low) + len <= high) return high;
+    if (!r) return -1;
+    return this.searchDown(r, 0, len, low, high);
+  }
+
+  private searchDown(n: Node, prevEnd: number, len: number, low: number, high: number): number {
+    // Gaps of this subtree: [prevEnd, lo) and the inner ones; all start >= prevEnd, end <= lastStart.
+    const lead = n.lo - prevEnd;
+    if (lead < len && n.gap < len) return -1;
+    if (prevEnd + len > high || n.lastStart < low + len) return -1;
+    const v = n.vma;
+    if (n.right) {
+      const g = this.searchDown(n.right, v.end, len, low, high);
+      if (g >= 0) return g;
+    }
+    const gs = Math.max(n.left ? n.left.hi : prevEnd, low);
+    const ge = Math.min(v.start, high);
+    if (gs + len <= ge) return ge;
+    if (n.left) return this.searchDown(n.left, prevEnd, len, low, high);
+    return -1;
+  }
+
+  /**
+   * Lowest free range of at least `len` bytes inside [low, high)
+   * (mas_empty_area): returns its start clamped to `low`, or -1.
+   */
+  lowestGapStart(len: number, low: number, high: number): number {
+    if (len <= 0 || high - low < len) return -1;
+    const r = this.root;
+    if (r) {
+      const g = this.searchUp(r, 0, len, low, high);
+      if (g >= 0) return g;
+    }
+    const lastEnd = r ? r.hi : 0;
+    const gs = Math.max(lastEnd, low);
+    return gs + len <= high ? gs : -1;
+  }
+
+  private searchUp(n: Node, prevEnd: number, len: number, low: number, high: number): number {
+    const lead = n.lo - prevEnd;
+    if (lead < len && n.gap < len) return -1;
+    if (prevEnd + len > high || n.lastStart < low + len) return -1;
+    const v = n.vma;
+    if (n.left) {
+      const g = this.searchUp(n.left, prevEnd, len, low, high);
+      if (g >= 0) return g;
+    }
+    const gs = Math.max(n.left ? n.left.hi : prevEnd, low);
+    const ge = Math.min(v.start, high);
+    if (gs + len <= ge) return gs;
+    if (n.right) return this.searchUp(n.right, v.end, len, low, high);
+    return -1;
+  }
+
+  /** Checks the invariants (tests). */
+  validate(): void {
+    const arr: Vma[] = [];
+    const walk = (n: Node | null): void => {
+      if (!n) return;
+      walk(n.left);
+      arr.push(n.vma);
+      walk(n.right);
+      const l = n.left, r = n.right;
+      const lo = l ? l.lo : n.vma.start, hi = r ? r.hi : n.vma.end;
+      if (n.lo !== lo || n.hi !== hi) throw new Error('VmaTree: stale augmentation');
+      if ((l && l.prio > n.prio) || (r && r.prio > n.prio)) throw new Error('VmaTree: heap order');
+    };
+    walk(this.root);
+    if (arr.length !== this.nodes.size) throw new Error('VmaTree: size mismatch');
+    let p: Vma | null = null;
+    for (let i = 0; i < arr.length; i++) {
+      const v = arr[i]!;
+      if (!(v.start < v.end)) throw new Error('VmaTree: empty VMA');
+      if (p && p.end > v.start) throw new Error('VmaTree: overlap');
+      if (v.prev !== p) throw new Error('VmaTree: broken prev link');
+      if (p && p.next !== v) throw new Error('VmaTree: broken next link');
+      p = v;
+    }
+    if (this.first !== (arr[0] ?? null) || this.last !== (arr[arr.length - 1] ?? null)) throw new Error('VmaTree: first/last');
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * struct vm_area_struct and what hangs off it: the mapped file, its
+ * vm_operations (open/close hooks), and private anonymous memory.
+ *
+ * Private pages are kept per VMA in a Map keyed by the linear page index
+ * (vm_pgoff + (addr - vm_start) / PAGE_SIZE, the index Linux gives anonymous
+ * folios), so splitting a VMA partitions the map and moving a VMA (mremap,
+ * which keeps vm_pgoff for a faulted VMA) keeps the keys valid. The AnonVma
+ * object only carries the identity Linux uses to decide merges
+ * (is_mergeable_anon_vma) and is shared by the pieces of a split.
+ */
+import { PAGE_SIZE } from '../abi/constants.js';
+import type { PageCache } from './page-cache.js';
+
+// include/linux/mm.h vm_flags bits (x86_64).
+export const VM_NONE = 0x0;
+export const VM_READ = 0x1;
+export const VM_WRITE = 0x2;
+export const VM_EXEC = 0x4;
+export const VM_SHARED = 0x8;
+export const VM_MAYREAD = 0x10;
+export const VM_MAYWRITE = 0x20;
+export const VM_MAYEXEC = 0x40;
+export const VM_MAYSHARE = 0x80;
+export const VM_GROWSDOWN = 0x100;
+export const VM_UFFD_MISSING = 0x200;
+export const VM_PFNMAP = 0x400;
+export const VM_MAYBE_GUARD = 0x800;
+export const VM_UFFD_WP = 0x1000;
+export const VM_LOCKED = 0x2000;
+export const VM_IO = 0x4000;
+export const VM_SEQ_READ = 0x8000;
+export const VM_RAND_READ = 0x10000;
+export const VM_DONTCOPY = 0x20000;
+export const VM_DONTEXPAND = 0x40000;
+export const VM_LOCKONFAULT = 0x80000;
+export const VM_ACCOUNT = 0x100000;
+export const VM_NORESERVE = 0x200000;
+export const VM_HUGETLB = 0x400000;
+export const VM_SYNC = 0x800000;
+export const VM_ARCH_1 = 0x1000000;
+export const VM_WIPEONFORK = 0x2000000;
+export const VM_DONTDUMP = 0x4000000;
+export const VM_SOFTDIRTY = 0x8000000;
+export const VM_MIXEDMAP = 0x10000000;
+export const VM_HUGEPAGE = 0x20000000;
+export const VM_NOHUGEPAGE = 0x40000000;
+export const VM_MERGEABLE = 0x80000000;
+
+export const VM_STACK = VM_GROWSDOWN;
+export const VM_ACCESS_FLAGS = VM_READ | VM_WRITE | VM_EXEC;
+export const VM_SPECIAL = VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP;
+export const VM_LOCKED_MASK = VM_LOCKED | VM_LOCKONFAULT;
+/** Flags whose presence makes fork copy page tables (VM_COPY_ON_FORK). */
+export const VM_COPY_ON_FORK = VM_PFNMAP | VM_MIXEDMAP | VM_UFFD_WP | VM_MAYBE_GUARD;
+
+/** Normalises a flag word to an unsigned 32-bit number. */
+export function vmFlags(x: number): number { return x >>> 0; }
+
+/** The caller of a memory-management operation: the current task. */
+export interface MmCaller {
+  readonly pid: number;
+  capable(cap: number): boolean;
+  /** Soft RLIMIT_MEMLOCK in bytes (2^64-1 = unlimited). */
+  rlimitMemlock(): bigint;
+}
+
+/** vm_operations_struct: the hooks SysV shm needs. */
+export interface VmaOperations {
+  /** A VMA referencing the object is duplicated: split, fork (in the PARENT's context), mremap copy. */
+  open(vma: Vma, current: MmCaller): void;
+  /** A VMA referencing the object goes away. */
+  close(vma: Vma, current: MmCaller): void;
+}
+
+/** The struct file a VMA maps (always a shmem-like file in this model). */
+export interface MappedFile {
+  readonly cache: PageCache;
+  /** ceil(i_size / PAGE_SIZE): touching a page at or beyond this raises SIGBUS. */
+  readonly sizePages: number;
+  /** The maps column, e.g. "/SYSV000004d2 (deleted)" or "/dev/zero (deleted)". */
+  readonly path: string;
+  /** e.g. "00:01". */
+  readonly dev: string;
+  readonly ino: number;
+  /** SysV attach files have open/close; VMAs with a close op are never merged away. */
+  readonly vmOps: VmaOperations | null;
+  /** Whether the file was opened for writing (FMODE_WRITE); default true. */
+  readonly writable?: boolean;
+  /** Whether the file was opened for reading (FMODE_READ); default true. */
+  readonly readable?: boolean;
+  /** get_file(): a VMA (or another holder) took a reference. */
+  get?(): void;
+  /** fput(): a reference was dropped. */
+  put?(): void;
+}
+
+/** Identity of an anon_vma (merge compatibility); pages live in the VMAs. */
+export class AnonVma {
+  private static nextId = 1;
+  readonly id = AnonVma.nextId++;
+}
+
+/** One private anonymous page (a folio of order 0). */
+export class AnonPage {
+  readonly data: Uint8Array;
+  /** Number of PTEs mapping it (>1 after fork until COW). */
+  mapcount = 1;
+  /** Cleared by MADV_FREE (lazily freed), set again by a write. */
+  dirty = true;
+  lazyFree = false;
+  constructor(data?: Uint8Array) {
+    this.data = data ?? new Uint8Array(PAGE_SIZE);
+  }
+}
+
+let nextVmaId = 1;
+
+export class Vma {
+  /** A unique number, for debugging and stable identity in tests. */
+  readonly id = nextVmaId++;
+  start: number;
+  end: number;
+  flags: number;
+  /** vm_pgoff, in pages. */
+  pgoff: number;
+  file: MappedFile | null;
+  anonVma: AnonVma | null = null;
+  /**
+   * The VMA got its anon_vma through fork (its anon_vma_chain is not
+   * singular): vma_had_uncowed_parents() in mm/vma.c.
+   */
+  anonForked = false;
+  /** Private (anonymous or COWed) pages, keyed by linear page index. */
+  anonPages: Map<number, AnonPage> | null = null;
+  /**
+   * File pages mapped by this VMA's page table, keyed by file page index
+   * (= linear page index); the value is the PTE's dirty bit.
+   */
+  filePtes: Map<number, boolean> | null = null;
+  /** Tree links (maintained by VmaTree). */
+  prev: Vma | null = null;
+  next: Vma | null = null;
+
+  constructor(start: number, end: number, flags: number, pgoff: number, file: MappedFile | null) {
+    this.start = start;
+    this.end = end;
+    this.flags = vmFlags(flags);
+    this.pgoff = pgoff;
+    this.file = file;
+  }
+
+  get pages(): number { return (this.end - this.start) / PAGE_SIZE; }
+
+  /** The linear page index of `addr` (linear_page_index()). */
+  linear(addr: number): number { return this.pgoff + (addr - this.start) / PAGE_SIZE; }
+
+  /** vma_is_anonymous(): no vm_ops (private or shared anonymous memory before shmem setup). */
+  get isAnonymous(): boolean { return this.file === null; }
+
+  /** Number of private pages mapped. */
+  get anonCount(): number { return this.anonPages ? this.anonPages.size : 0; }
+
+  /** Number of file pages mapped by this VMA's page table. */
+  get fileCount(): number { return this.filePtes ? this.filePtes.size : 0; }
+
+  toString(): string {
+    return `Vma#${this.id}[${this.start.toString(16)}-${this.end.toString(16)} f=${this.flags.toString(16)} pgoff=${this.pgoff}]`;
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * The per-shmat file (ipc/shm.c struct shm_file_data) and the VMA hooks
+ * (shm_vm_ops: shm_open, shm_close) that keep shm_nattch, shm_atim,
+ * shm_dtim and shm_lprid up to date: every VMA created from an attach (the
+ * mapping itself, splits, fork copies, mremap copies) opens, every VMA that
+ * goes away closes. nattch is therefore exactly the number of VMAs.
+ */
+import type { MappedFile, MmCaller, Vma, VmaOperations } from '../mm/vma.js';
+import type { ShmNamespace } from './namespace.js';
+import type { ShmFile, Segment } from './segment.js';
+
+/** shm_lock(ns, id): the segment still owning `base`, or null if it is gone (a kernel WARN case). */
+function lookup(ns: ShmNamespace, id: number, base: ShmFile): Segment | null {
+  const shp = ns.ids.obtainObjectIdr(id);
+  if (typeof shp === 'number' || shp.file !== base) return null;
+  return shp;
+}
+
+/**
+ * __shm_open(): a new VMA maps the segment. Called from shm_mmap() for the
+ * attach itself and from shm_open() for duplicated VMAs.
+ */
+export function shmOpen(sfd: ShmAttachFile, current: MmCaller): void {
+  const shp = lookup(sfd.ns, sfd.id, sfd.base);
+  if (!shp) throw new Error(`shm_open: segment ${sfd.id} vanished under a live mapping`);
+  shp.atime = sfd.ns.kernel.now();
+  shp.lpid = current.pid;
+  shp.nattch++;
+}
+
+/** __shm_close(): a VMA mapping the segment went away; destroy it if it may be. */
+export function shmClose(sfd: ShmAttachFile, current: MmCaller): void {
+  const shp = lookup(sfd.ns, sfd.id, sfd.base);
+  if (!shp) throw new Error(`shm_close: segment ${sfd.id} vanished under a live mapping`);
+  shp.lpid = current.pid;
+  shp.dtime = sfd.ns.kernel.now();
+  shp.nattch--;
+  if (shp.nattch < 0) throw new Error(`shm_close: nattch of segment ${sfd.id} went negative`);
+  sfd.ns.destroyIfUnused(shp);
+}
+
+/** shm_vm_ops. */
+export const shmVmOps: VmaOperations = {
+  open(vma: Vma, current: MmCaller) {
+    shmOpen(vma.file as ShmAttachFile, current);
+  },
+  close(vma: Vma, current: MmCaller) {
+    shmClose(vma.file as ShmAttachFile, current);
+  },
+};
+
+/**
+ * struct shm_file_data: one per successful or attempted shmat. VMAs of the
+ * same attach (splits, fork copies) share it; shmdt's sweep compares it.
+ * It holds a reference on the IPC namespace for as long as it lives
+ * (get_ipc_ns in do_shmat, put_ipc_ns in shm_release).
+ */
+export class ShmAttachFile implements MappedFile {
+  /** References: the shmat in progress plus one per VMA (get_file/fput). */
+  private refs = 1;
+  readonly vmOps = shmVmOps;
+
+  constructor(
+    readonly ns: ShmNamespace,
+    /** sfd->id: the segment's id at attach time. */
+    readonly id: number,
+    /** sfd->file: the segment's shmem file. */
+    readonly base: ShmFile,
+    /** Opened O_RDWR (false for SHM_RDONLY, O_RDONLY). */
+    readonly writable: boolean,
+  ) {
+    ns.ref.get();
+  }
+
+  get cache() { return this.base.cache; }
+  get sizePages() { return this.base.sizePages; }
+  get path() { return this.base.path; }
+  get dev() { return this.base.dev; }
+  get ino() { return this.base.ino; }
+  readonly readable = true;
+
+  get(): void {
+    this.refs++;
+  }
+
+  /** fput(); the last one is shm_release(): drop the namespace reference. */
+  put(): void {
+    if (--this.refs === 0) this.ns.ref.put();
+    else if (this.refs < 0) throw new Error('shm attach file: reference count went negative');
+  }
+}
+
+/** True when a VMA maps a SysV segment (vma->vm_ops == &shm_vm_ops). */
+export function isShmVma(vma: Vma): boolean {
+  return vma.file instanceof ShmAttachFile;
+}

@@ -1,0 +1,115 @@
+/**
+ * A SysV shared-memory segment (ipc/shm.c struct shmid_kernel) and its
+ * backing shmem file.
+ */
+import { KernIpcPerm } from '../ipc/perm.js';
+import { PageCache } from '../mm/page-cache.js';
+import type { PageAllocator } from '../mm/page-allocator.js';
+import { PAGE_SIZE } from '../abi/constants.js';
+import type { Ucounts } from '../auth/ucounts.js';
+import type { ShmNamespace } from './namespace.js';
+import type { ShmTask } from './task.js';
+
+/** The anonymous device of the internal shm mount (observed 00:01 on Linux). */
+export const SHMEM_DEV = '00:01';
+/** The hugetlbfs internal mount's device (observed 00:11). */
+export const HUGETLB_DEV = '00:11';
+
+/** Pages needed for `bytes` (rounding up), as a number; bytes < 2^63 here. */
+export function pagesOf(bytes: bigint): number {
+  return Number((bytes + BigInt(PAGE_SIZE) - 1n) / BigInt(PAGE_SIZE));
+}
+
+/**
+ * The segment's file (shp->shm_file): an unlinked shmem file named
+ * SYSV%08x, whose inode number is the segment id. For SHM_HUGETLB it is a
+ * hugetlbfs file whose pages come from the (empty) huge page pool.
+ */
+export class ShmFile {
+  readonly cache: PageCache;
+  /** i_size in pages: touching a page at or beyond it raises SIGBUS. */
+  readonly sizePages: number;
+  /** Set while SHM_LOCKed (shmem info->flags VM_LOCKED). */
+  locked = false;
+  ino = 0;
+
+  constructor(
+    allocator: PageAllocator,
+    /** i_size in bytes: segsz, or segsz rounded up to the huge page size. */
+    readonly size: bigint,
+    /** "SYSV%08x" of the key at creation; it never changes. */
+    readonly name: string,
+    /** Huge page size in bytes for SHM_HUGETLB segments, else 0. */
+    readonly hugePageSize: number,
+    /** Pages charged to the commit counter at creation (0 with SHM_NORESERVE). */
+    readonly accountedPages: number,
+  ) {
+    this.sizePages = pagesOf(size);
+    // A hugetlb file with an empty pool can never get a page: every touch is
+    // SIGBUS (hugetlb_no_page() fails to allocate).
+    this.cache = new PageCache(allocator, hugePageSize ? 0 : this.sizePages);
+  }
+
+  get isHugetlb(): boolean {
+    return this.hugePageSize !== 0;
+  }
+
+  /** The maps column: "/SYSV%08x (deleted)". */
+  get path(): string {
+    return `/${this.name} (deleted)`;
+  }
+
+  get dev(): string {
+    return this.isHugetlb ? HUGETLB_DEV : SHMEM_DEV;
+  }
+}
+
+export class Segment extends KernIpcPerm {
+  /** shm_segsz: the size asked for at creation, not rounded. */
+  readonly segsz: bigint;
+  /** Seconds since the epoch; 0 = never. */
+  atime = 0;
+  dtime = 0;
+  ctime: number;
+  /** Creator's and last operator's tgid (0 = none). */
+  readonly cpid: number;
+  lpid = 0;
+  /**
+   * shm_nattch: the number of VMAs mapping the segment, plus one while a
+   * shmat is in progress. Changed only by shm_open/shm_close (the VMA
+   * open/close hooks) and by do_shmat's temporary reference.
+   */
+  nattch = 0;
+  /** shp->shm_file; null once destroyed. */
+  file: ShmFile | null;
+  /** The ucounts charged by SHM_LOCK, or null when not locked. */
+  mlockUcounts: Ucounts | null = null;
+  /**
+   * shm_creator: the creating task while it lives in the segment's
+   * namespace; null once orphaned (creator exited or unshared). The segment
+   * is then in no task's shmCreated set.
+   */
+  creator: ShmTask | null;
+
+  constructor(
+    readonly ns: ShmNamespace,
+    key: number,
+    mode: number,
+    segsz: bigint,
+    file: ShmFile,
+    creator: ShmTask,
+    now: number,
+  ) {
+    super(key, mode);
+    this.segsz = segsz;
+    this.file = file;
+    this.cpid = creator.pid;
+    this.creator = creator;
+    this.ctime = now;
+  }
+
+  /** ceil(segsz / PAGE_SIZE): what the segment adds to shm_tot. */
+  get pages(): number {
+    return pagesOf(this.segsz);
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * shmat(2): ipc/shm.c do_shmat() and shm_mmap().
+ */
+import {
+  MAP_FIXED, MAP_SHARED, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, SHMLBA, SHM_EXEC, SHM_RDONLY,
+  SHM_REMAP, SHM_RND, TASK_SIZE,
+} from '../abi/constants.js';
+import { Errno } from '../abi/errno.js';
+import { ipcperms } from '../ipc/perm.js';
+import { ShmAttachFile } from './attach.js';
+import type { ShmTask } from './task.js';
+
+const S_IRUGO = 0o444;
+const S_IWUGO = 0o222;
+const S_IXUGO = 0o111;
+const U64 = 1n << 64n;
+
+/** do_shmat(): the attach address, or a negative errno. */
+export function shmat(current: ShmTask, shmid: number, shmaddr: bigint, shmflg: number): number {
+  let addr = shmaddr;
+  let flags = MAP_SHARED;
+  const shmlba = BigInt(SHMLBA);
+  if (shmid < 0) return -Errno.EINVAL;
+  if (addr !== 0n) {
+    if (addr & (shmlba - 1n)) {
+      if (shmflg & SHM_RND) {
+        addr &= ~(shmlba - 1n); // round down
+        // Ensure that the round-down is non-nil when remapping.
+        if (addr === 0n && (shmflg & SHM_REMAP)) return -Errno.EINVAL;
+      } else if (addr & BigInt(PAGE_SIZE - 1)) {
+        return -Errno.EINVAL;
+      }
+    }
+    flags |= MAP_FIXED;
+  } else if (shmflg & SHM_REMAP) {
+    return -Errno.EINVAL;
+  }
+
+  let prot: number;
+  let accMode: number;
+  if (shmflg & SHM_RDONLY) {
+    prot = PROT_READ;
+    accMode = S_IRUGO;
+  } else {
+    prot = PROT_READ | PROT_WRITE;
+    accMode = S_IRUGO | S_IWUGO;
+  }
+  if (shmflg & SHM_EXEC) {
+    prot |= PROT_EXEC;
+    accMode |= S_IXUGO;
+  }
+
+  const ns = current.shmNs;
+  const shp = ns.ids.obtainObjectCheck(shmid);
+  if (typeof shp === 'number') return shp;
+  if (ipcperms(ns.userNs, shp, accMode, current.cred)) return -Errno.EACCES;
+
+  const base = shp.file!;
+  shp.nattch++; // held while mapping, so the segment cannot go away under us
+  const size = base.size;
+  const sfd = new ShmAttachFile(ns, shp.id, base, (shmflg & SHM_RDONLY) === 0);
+
+  let err: number;
+  const mm = current.mm;
+  check: {
+    if (addr !== 0n && (shmflg & SHM_REMAP) === 0) {
+      if (addr + size >= U64) { err = -Errno.EINVAL; break check; }
+      // find_vma_intersection(mm, addr, addr + size)
+      const v = addr < TASK_SIZE ? mm.findVma(Number(addr)) : null;
+      if (v && BigInt(v.start) < addr + size) { err = -Errno.EINVAL; break check; }
+    }
+    // do_mmap(file, addr, size, prot, flags, 0): the file's mmap hook
+    // (shm_mmap -> __shm_open) runs as the VMA is created.
+    err = mm.mmap(addr, size, prot, flags, sfd, 0n, current);
+  }
+  // out_fput, out_nattch
+  sfd.put();
+  shp.nattch--;
+  ns.destroyIfUnused(shp);
+  return err;
+}

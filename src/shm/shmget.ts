@@ -1,0 +1,119 @@
+/**
+ * shmget(2): ipc/shm.c ksys_shmget(), newseg(), shm_more_checks(); the
+ * shmem/hugetlb file setup of mm/shmem.c __shmem_file_setup() and
+ * fs/hugetlbfs/inode.c hugetlb_file_setup().
+ */
+import {
+  Capability, PAGE_SIZE, SHM_HUGETLB, SHM_HUGE_MASK, SHM_HUGE_SHIFT, SHM_NORESERVE, SHMMIN,
+} from '../abi/constants.js';
+import { Errno } from '../abi/errno.js';
+import { inGroupP } from '../auth/cred.js';
+import { capable } from '../auth/capability.js';
+import { ipcget } from '../ipc/util.js';
+import { S_IRWXUGO } from '../ipc/perm.js';
+import { OVERCOMMIT_NEVER } from '../mm/page-allocator.js';
+import { Segment, ShmFile } from './segment.js';
+import { userShmLock, userShmUnlock } from './lock.js';
+import type { ShmTask } from './task.js';
+
+const PAGE = BigInt(PAGE_SIZE);
+/** MAX_LFS_FILESIZE on 64-bit: LLONG_MAX. */
+const MAX_LFS_FILESIZE = (1n << 63n) - 1n;
+
+/** "SYSV%08x" of a key (a negative key prints as its 32-bit two's complement). */
+export function sysvName(key: number): string {
+  return 'SYSV' + (key >>> 0).toString(16).padStart(8, '0');
+}
+
+/**
+ * mm/util.c __vm_enough_memory() for shmem_acct_size(): 0 or -ENOMEM. The
+ * heuristic mode only refuses a single request larger than RAM + swap.
+ */
+function vmEnoughMemory(current: ShmTask, pages: bigint): number {
+  const a = current.shmNs.kernel.allocator;
+  if (typeof (a as { enoughMemory?: unknown }).enoughMemory === 'function') {
+    return (a as unknown as { enoughMemory(p: bigint | number, c: unknown): number }).enoughMemory(pages, current);
+  }
+  return pages > BigInt(a.totalRamPages + a.totalSwapPages) ? -Errno.ENOMEM : 0;
+}
+
+/** hugetlb_file_setup(): the file, or a negative errno. */
+function hugetlbFileSetup(current: ShmTask, name: string, size: bigint, shmflg: number): ShmFile | number {
+  const kernel = current.shmNs.kernel;
+  const log = (shmflg >>> SHM_HUGE_SHIFT) & SHM_HUGE_MASK;
+  // hstate_sizelog(): 0 is the default huge page size.
+  const hsize = log === 0 ? kernel.hugetlb.sizes[0] : kernel.hugetlb.sizes.find((s) => s === 2 ** log);
+  if (hsize === undefined) return -Errno.EINVAL;
+  const hugesize = ((size + BigInt(hsize) - 1n) / BigInt(hsize)) * BigInt(hsize);
+  // can_do_hugetlb_shm(): CAP_IPC_LOCK in the initial namespace or hugetlb_shm_group.
+  if (!capable(current.cred, Capability.CAP_IPC_LOCK) && !inGroupP(current.cred, kernel.hugetlb.shmGroup)) {
+    // The old rlimit path only logs a warning now.
+    const u = current.ucounts();
+    if (userShmLock(hugesize, u, current)) userShmUnlock(hugesize, u);
+    return -Errno.EPERM;
+  }
+  // hugetlb_reserve_pages(): skipped for VM_NORESERVE.
+  if ((shmflg & SHM_NORESERVE) === 0 && hugesize / BigInt(hsize) > BigInt(kernel.hugetlb.freePages(hsize))) {
+    return -Errno.ENOMEM;
+  }
+  return new ShmFile(kernel.allocator, hugesize, name, hsize, 0);
+}
+
+/** __shmem_file_setup(): the file, or a negative errno. */
+function shmemFileSetup(current: ShmTask, name: string, size: bigint, noreserve: boolean): ShmFile | number {
+  if (size > MAX_LFS_FILESIZE) return -Errno.EINVAL; // loff_t size < 0
+  let accounted = 0;
+  if (!noreserve) {
+    const pages = (size + PAGE - 1n) / PAGE;
+    const err = vmEnoughMemory(current, pages);
+    if (err) return err;
+    accounted = Number(pages);
+    current.shmNs.kernel.allocator.committedPages += accounted;
+  }
+  return new ShmFile(current.shmNs.kernel.allocator, size, name, 0, accounted);
+}
+
+/** newseg(): creates a segment; returns its id or a negative errno. */
+export function newseg(current: ShmTask, key: number, shmflg: number, size: bigint): number {
+  const ns = current.shmNs;
+  const numpages = (size + PAGE - 1n) / PAGE;
+  if (size < BigInt(SHMMIN) || size > ns.ctlmax) return -Errno.EINVAL;
+  if (numpages * PAGE < size || numpages * PAGE >= 1n << 64n) return -Errno.ENOSPC;
+  const tot = ns.shmTot + numpages;
+  if (tot >= 1n << 64n || tot > ns.ctlall) return -Errno.ENOSPC;
+
+  const name = sysvName(key);
+  let file: ShmFile | number;
+  if (shmflg & SHM_HUGETLB) {
+    file = hugetlbFileSetup(current, name, size, shmflg);
+  } else {
+    // Do not allow no accounting for OVERCOMMIT_NEVER, even if it's asked for.
+    const noreserve = (shmflg & SHM_NORESERVE) !== 0 &&
+      ns.kernel.allocator.sysctl.overcommitMemory !== OVERCOMMIT_NEVER;
+    file = shmemFileSetup(current, name, size, noreserve);
+  }
+  if (typeof file === 'number') return file;
+
+  const shp = new Segment(ns, key, shmflg & S_IRWXUGO, size, file, current, ns.kernel.now());
+  const id = ns.ids.addId(shp, ns.ctlmni, current.cred);
+  if (id < 0) {
+    // no_id: fput(file) frees the inode and unaccounts it.
+    file.cache.destroy();
+    ns.kernel.allocator.committedPages -= file.accountedPages;
+    return id;
+  }
+  current.shmCreated.add(shp);
+  // shmid gets reported as "inode#" in /proc/pid/maps.
+  file.ino = shp.id;
+  ns.shmTot += numpages;
+  return shp.id;
+}
+
+/** ksys_shmget(): ipcget() with newseg / shm_more_checks. */
+export function shmget(current: ShmTask, key: number, size: bigint, shmflg: number): number {
+  const ns = current.shmNs;
+  return ipcget(ns.ids, key, shmflg, {
+    getnew: () => newseg(current, key, shmflg, size),
+    moreChecks: (shp) => (shp.segsz < size ? -Errno.EINVAL : 0),
+  }, ns.userNs, current.cred);
+}
