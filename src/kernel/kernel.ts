@@ -137,6 +137,23 @@ export class Kernel implements ShmKernelContext {
     return ns;
   }
 
+  private reader: Process | null = null;
+
+  /**
+   * A root process of the initial namespaces that is not in the process
+   * table: what procfs reads as when the caller names no process.
+   */
+  rootReader(): Process {
+    if (!this.reader) {
+      this.reader = new Process(this, 0, 0, {
+        comm: 'kernel', argv: [], env: [], cred: initialRootCredentials(this.initUserNs),
+        ipcNs: this.initIpcNs, memlock: { cur: DEFAULT_MEMLOCK, max: DEFAULT_MEMLOCK },
+        mm: new AddressSpace(this.allocator),
+      });
+    }
+    return this.reader;
+  }
+
   /** Ends every process; the initial namespace's segments stay (like a running system). */
   shutdown(): void {
     for (const p of this.live) this.exit(p);

@@ -1795,10 +1795,9 @@ export class AddressSpace {
 
   // ------------------------------------------------------------- statistics
 
+  /** mm->total_vm. */
   totalVmPages(): number {
-    let n = 0;
-    for (const v of this.tree) n += v.pages;
-    return n;
+    return this.tree.totalBytes / PAGE;
   }
 
   /** The memory statistics of /proc/PID/status and statm. */

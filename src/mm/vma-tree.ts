@@ -39,17 +39,22 @@ function pull(n: Node): Node {
   return n;
 }
 
-/** Splits t into (keys < key, keys >= key). */
-function split(t: Node | null, key: number): [Node | null, Node | null] {
-  if (!t) return [null, null];
+/** Results of split() (avoids allocating a tuple per level). */
+let splitL: Node | null = null;
+let splitR: Node | null = null;
+
+/** Splits t into splitL (keys < key) and splitR (keys >= key). */
+function split(t: Node | null, key: number): void {
+  if (!t) { splitL = splitR = null; return; }
   if (t.vma.start < key) {
-    const [a, b] = split(t.right, key);
-    t.right = a;
-    return [pull(t), b];
+    split(t.right, key);
+    t.right = splitL;
+    splitL = pull(t);
+  } else {
+    split(t.left, key);
+    t.left = splitR;
+    splitR = pull(t);
   }
-  const [a, b] = split(t.left, key);
-  t.left = b;
-  return [a, pull(t)];
 }
 
 function merge(a: Node | null, b: Node | null): Node | null {
@@ -61,6 +66,28 @@ function merge(a: Node | null, b: Node | null): Node | null {
   }
   b.left = merge(a, b.left);
   return pull(b);
+}
+
+/** Inserts node (not in t) below t. */
+function ins(t: Node | null, node: Node): Node {
+  if (!t) return node;
+  const key = node.vma.start;
+  if (node.prio > t.prio) {
+    split(t, key);
+    node.left = splitL;
+    node.right = splitR;
+    return pull(node);
+  }
+  if (key < t.vma.start) t.left = ins(t.left, node); else t.right = ins(t.right, node);
+  return pull(t);
+}
+
+/** Removes node (found by its key) from t. */
+function del(t: Node | null, key: number, node: Node): Node | null {
+  if (!t) throw new Error('VmaTree: corrupted tree');
+  if (t === node) return merge(t.left, t.right);
+  if (key < t.vma.start) t.left = del(t.left, key, node); else t.right = del(t.right, key, node);
+  return pull(t);
 }
 
 /** xorshift32 for node priorities (deterministic). */
@@ -79,6 +106,8 @@ export class VmaTree {
   first: Vma | null = null;
   /** Highest VMA. */
   last: Vma | null = null;
+  /** Sum of the VMA sizes in bytes (mm->total_vm * PAGE_SIZE). */
+  totalBytes = 0;
 
   get size(): number { return this.nodes.size; }
 
@@ -124,9 +153,9 @@ export class VmaTree {
     if (next && next.start < vma.end) throw new Error(`VmaTree: ${vma} overlaps ${next}`);
     const prev = next ? next.prev : this.last;
     const node = pull(new Node(vma, rand()));
-    const [a, b] = split(this.root, vma.start);
-    this.root = merge(merge(a, node), b);
+    this.root = ins(this.root, node);
     this.nodes.set(vma, node);
+    this.totalBytes += vma.end - vma.start;
     vma.prev = prev;
     vma.next = next;
     if (prev) prev.next = vma; else this.first = vma;
@@ -137,11 +166,10 @@ export class VmaTree {
   remove(vma: Vma): void {
     const node = this.nodes.get(vma);
     if (!node) throw new Error(`VmaTree: ${vma} is not in the tree`);
-    const [a, b] = split(this.root, vma.start);
-    const [m, c] = split(b, vma.start + 1);
-    if (m !== node || m.left || m.right) throw new Error('VmaTree: corrupted tree');
-    this.root = merge(a, c);
+    this.root = del(this.root, vma.start, node);
+    node.left = node.right = null;
     this.nodes.delete(vma);
+    this.totalBytes -= vma.end - vma.start;
     if (vma.prev) vma.prev.next = vma.next; else this.first = vma.next;
     if (vma.next) vma.next.prev = vma.prev; else this.last = vma.prev;
     vma.prev = vma.next = null;
@@ -158,13 +186,21 @@ export class VmaTree {
     if ((p && p.end > start) || (n && n.start < end)) throw new Error(`VmaTree: new range of ${vma} overlaps a neighbour`);
     const node = this.nodes.get(vma);
     if (!node) throw new Error(`VmaTree: ${vma} is not in the tree`);
-    const [a, b] = split(this.root, vma.start);
-    const [m, c] = split(b, vma.start + 1);
-    if (m !== node) throw new Error('VmaTree: corrupted tree');
+    // The order of the VMAs does not change, so the treap stays a valid
+    // search tree: update the node and the augmentation on its path.
+    const key = vma.start;
+    this.totalBytes += (end - start) - (vma.end - vma.start);
+    const path: Node[] = [];
+    let cur = this.root;
+    while (cur && cur !== node) {
+      path.push(cur);
+      cur = key < cur.vma.start ? cur.left : cur.right;
+    }
+    if (!cur) throw new Error('VmaTree: corrupted tree');
     vma.start = start;
     vma.end = end;
     pull(node);
-    this.root = merge(merge(a, node), c);
+    for (let i = path.length - 1; i >= 0; i--) pull(path[i]!);
   }
 
   /** VMAs in address order, starting with the first whose end > addr. */

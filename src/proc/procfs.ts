@@ -6,6 +6,7 @@
  */
 import { Errno } from '../abi/errno.js';
 import { Capability } from '../abi/constants.js';
+import { SysError } from '../abi/sys-error.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { Process } from '../kernel/process.js';
 import { isIpcSysctl, sysctlAccess, sysctlRead, sysctlWrite } from '../kernel/sysctl.js';
@@ -35,8 +36,19 @@ const PID_FILES: Record<string, (p: Process, reader: Process) => string> = {
   oom_score_adj: (p) => `${p.oomScoreAdj}\n`,
 };
 
+/**
+ * Who reads: a process, or (when none is given) a root reader in the
+ * initial namespaces, as a shell of the host would see the files.
+ */
+export type Reader = Process | undefined;
+
 export class ProcFs {
   constructor(readonly kernel: Kernel) {}
+
+  /** The process a read or write is done as: the given one, or an init-namespace root reader. */
+  private as(reader: Reader): Process {
+    return reader ?? this.kernel.rootReader();
+  }
 
   /** Splits "/proc/..." into its components; null when not under /proc. */
   private parts(path: string): string[] | null {
@@ -46,14 +58,15 @@ export class ProcFs {
   }
 
   private task(name: string, reader: Process): Process | null {
-    if (name === 'self') return reader;
+    if (name === 'self') return reader.alive && this.kernel.processes.get(reader.pid) === reader ? reader : null;
     if (!/^[1-9][0-9]*$/.test(name)) return null;
     const p = this.kernel.processes.get(Number(name));
     return p && p.alive ? p : null;
   }
 
   /** Reads a whole file as `reader` would. */
-  read(path: string, reader: Process): ProcResult<string> {
+  read(path: string, readerArg?: Reader): ProcResult<string> {
+    const reader = this.as(readerArg);
     const parts = this.parts(path);
     if (!parts) return fail(Errno.ENOENT);
     if (parts.length === 2 && parts[0] === 'sysvipc' && parts[1] === 'shm') {
@@ -75,8 +88,16 @@ export class ProcFs {
     return fail(parts.length === 0 ? Errno.EISDIR : Errno.ENOENT);
   }
 
+  /** Reads a whole file, throwing SysError on failure (the typed counterpart of read()). */
+  readText(path: string, reader?: Reader): string {
+    const r = this.read(path, reader);
+    if (!r.ok) throw new SysError('open', r.errno);
+    return r.value;
+  }
+
   /** Writes a file as `writer` would (sysctls and oom_score_adj). */
-  write(path: string, text: string, writer: Process): ProcResult<0> {
+  write(path: string, text: string, writerArg?: Reader): ProcResult<0> {
+    const writer = this.as(writerArg);
     const parts = this.parts(path);
     if (!parts) return fail(Errno.ENOENT);
     if (parts.length === 3 && parts[0] === 'sys' && parts[1] === 'kernel' && isIpcSysctl(parts[2]!)) {
@@ -102,7 +123,8 @@ export class ProcFs {
   }
 
   /** Lists a directory. */
-  readdir(path: string, reader: Process): ProcResult<string[]> {
+  readdir(path: string, readerArg?: Reader): ProcResult<string[]> {
+    const reader = this.as(readerArg);
     const parts = this.parts(path);
     if (!parts) return fail(Errno.ENOENT);
     if (parts.length === 0) {
