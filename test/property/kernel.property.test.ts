@@ -65,8 +65,11 @@ const litU64 = fc.oneof(
   { weight: 1, arbitrary: fc.integer({ min: 0, max: 40000 }).map(BigInt) },
 ).map((v): U64Spec => ({ k: 'lit', v }));
 
+/** Mostly 0, sometimes a few pages either way. */
+const delta = fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: -3, max: 3 }) });
 const vmaAddr: fc.Arbitrary<U64Spec> = fc.record({
-  k: fc.constant('vma' as const), pick: fc.nat(), where: fc.nat({ max: 5 }), delta: fc.integer({ min: -3, max: 3 }),
+  k: fc.constant('vma' as const), pick: fc.nat(),
+  where: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 3, arbitrary: fc.nat({ max: 5 }) }), delta,
 });
 
 /** Addresses: of existing VMAs (mostly), interesting, random. */
@@ -75,13 +78,13 @@ const addrArb: fc.Arbitrary<U64Spec> = fc.oneof({ weight: 3, arbitrary: vmaAddr 
 /** Lengths: small page counts, VMA lengths, interesting, random. */
 const lenArb: fc.Arbitrary<U64Spec> = fc.oneof(
   { weight: 3, arbitrary: fc.integer({ min: 0, max: 8 }).map((n): U64Spec => ({ k: 'lit', v: BigInt(n) * PAGE })) },
-  { weight: 2, arbitrary: fc.record({ k: fc.constant('vmaLen' as const), pick: fc.nat(), delta: fc.integer({ min: -2, max: 2 }) }) },
+  { weight: 3, arbitrary: fc.record({ k: fc.constant('vmaLen' as const), pick: fc.nat(), delta }) },
   { weight: 2, arbitrary: litU64 },
 );
 
 /** Segment ids: of existing or removed segments (with garbage bits sometimes), interesting ints, random. */
 const segArb: fc.Arbitrary<U64Spec> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ k: fc.constant('seg' as const), pick: fc.nat(), garbage: fc.nat({ max: 5 }) }) },
+  { weight: 6, arbitrary: fc.record({ k: fc.constant('seg' as const), pick: fc.nat(), garbage: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.nat({ max: 5 }) }) }) },
   { weight: 1, arbitrary: fc.constantFrom(0, 1, -1, 32768, 0x7fffffff, -0x80000000).map((v): U64Spec => ({ k: 'lit', v: BigInt.asUintN(64, BigInt(v)) })) },
   { weight: 1, arbitrary: fc.integer().map((v): U64Spec => ({ k: 'lit', v: BigInt.asUintN(64, BigInt(v)) })) },
 );
@@ -104,18 +107,35 @@ const shmSize = fc.oneof(
   { weight: 1, arbitrary: pick(0n, 4095n, 4096n, 1n << 63n, U64_MAX, U64_MAX - 4095n) },
   { weight: 1, arbitrary: fc.bigInt({ min: 0n, max: U64_MAX }) },
 );
-const shmatFlags = orRandom(fc.subarray([SHM_RDONLY, SHM_RND, SHM_REMAP, SHM_EXEC]).map((f) => f.reduce((a, b) => a | b, 0)));
-const shmctlCmd = orRandom(pick(0, 1, 2, 3, 11, 12, 13, 14, 15, 16, -1, 0x102, 0x10b));
+const shmatFlags = orRandom(fc.oneof(
+  { weight: 4, arbitrary: pick(0, 0, SHM_RDONLY, SHM_EXEC, SHM_RND, SHM_RDONLY | SHM_EXEC) },
+  { weight: 1, arbitrary: fc.subarray([SHM_RDONLY, SHM_RND, SHM_REMAP, SHM_EXEC]).map((f) => f.reduce((a, b) => a | b, 0)) },
+));
+const shmctlCmd = orRandom(pick(0, 1, 2, 2, 3, 11, 11, 12, 13, 14, 15, 16, -1, 0x102, 0x10b));
 const idArb = orRandom(pick(0, 1000, 65534, -1));
 const capArb = fc.oneof(
   pick(0n, CAP_FULL_SET, CAP_REFERENCE_ROOT_SET, 1n << 14n, (1n << 14n) | (1n << 21n), 1n << 21n, 1n << 15n),
   fc.bigInt({ min: 0n, max: U64_MAX }),
 );
-const protArb = orRandom(fc.subarray([PROT_READ, PROT_WRITE, PROT_EXEC, PROT_GROWSDOWN]).map((f) => f.reduce((a, b) => a | b, 0)));
-const mmapFlags = orRandom(fc.tuple(
-  pick(MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE, 0),
-  fc.subarray([MAP_ANONYMOUS, MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NORESERVE, MAP_LOCKED, MAP_POPULATE, MAP_GROWSDOWN, MAP_STACK, MAP_HUGETLB]),
-).map(([t, f]) => f.reduce((a, b) => a | b, t)));
+const protArb = orRandom(fc.oneof(
+  { weight: 4, arbitrary: pick(PROT_READ | PROT_WRITE, PROT_READ | PROT_WRITE, PROT_READ, 0, PROT_READ | PROT_WRITE | PROT_EXEC) },
+  { weight: 1, arbitrary: fc.subarray([PROT_READ, PROT_WRITE, PROT_EXEC, PROT_GROWSDOWN]).map((f) => f.reduce((a, b) => a | b, 0)) },
+));
+const chance = (tenths: number) => fc.integer({ min: 0, max: 9 }).map((n) => n < tenths);
+const mmapFlags = orRandom(fc.oneof(
+  {
+    weight: 4, arbitrary: fc.record({
+      type: pick(MAP_SHARED, MAP_PRIVATE), fixed: chance(3), nores: chance(2), locked: chance(1), populate: chance(1),
+    }).map((f) => f.type | MAP_ANONYMOUS | (f.fixed ? MAP_FIXED : 0) | (f.nores ? MAP_NORESERVE : 0)
+      | (f.locked ? MAP_LOCKED : 0) | (f.populate ? MAP_POPULATE : 0)),
+  },
+  {
+    weight: 1, arbitrary: fc.tuple(
+      pick(MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE, 0),
+      fc.subarray([MAP_ANONYMOUS, MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NORESERVE, MAP_LOCKED, MAP_POPULATE, MAP_GROWSDOWN, MAP_STACK, MAP_HUGETLB]),
+    ).map(([t, f]) => f.reduce((a, b) => a | b, t)),
+  },
+));
 const adviceArb = orRandom(pick(0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 100, 101, 102, 103, 5, 7));
 const mremapFlags = orRandom(pick(0, 1, 2, 3, 4, 5, 6, 7, 8));
 const limitArb = fc.oneof(pick(0n, 4096n, 8n << 20n, U64_MAX, (8n << 20n) + 1n, 1n << 40n), fc.bigInt({ min: 0n, max: U64_MAX }));
@@ -152,20 +172,21 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('setrlimit'), ...P, resource: orRandom(pick(RLIMIT_MEMLOCK)), cur: limitArb, max: limitArb }) },
   // SysV shm
   { weight: 6, arbitrary: fc.record({ op: fc.constant('shmget'), ...P, key: keyArb, size: shmSize, flags: shmgetFlags }) },
-  { weight: 6, arbitrary: fc.record({ op: fc.constant('shmat'), ...P, id: segArb, addr: fc.oneof(fc.constant<U64Spec>({ k: 'lit', v: 0n }), addrArb), flags: shmatFlags }) },
+  { weight: 6, arbitrary: fc.record({ op: fc.constant('shmat'), ...P, id: segArb, addr: fc.oneof({ weight: 3, arbitrary: fc.constant<U64Spec>({ k: 'lit', v: 0n }) }, { weight: 2, arbitrary: addrArb }), flags: shmatFlags }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('shmdt'), ...P, addr: addrArb }) },
   {
     weight: 5, arbitrary: fc.record({
       op: fc.constant('shmctl'), ...P, id: segArb, cmd: shmctlCmd,
       buf: fc.oneof(
+        { weight: 3, arbitrary: fc.constant({ len: 112, fill: 0 }) },
         fc.constant(null),
         fc.record({ len: pick(0, 47, 48, 71, 72, 111, 112, 200), fill: fc.nat({ max: 255 }) }),
         fc.record({ uid: idArb, gid: idArb, mode: orRandom(modeArb) }),
-      ),
+      ).map((b) => b as null | { len: number; fill: number } | { uid: number; gid: number; mode: number }),
     }),
   },
   // memory management
-  { weight: 4, arbitrary: fc.record({ op: fc.constant('mmap'), ...P, addr: addrArb, len: lenArb, prot: protArb, flags: mmapFlags, fd: orRandom(pick(-1)), off: fc.oneof(pick(0n, 4096n, 1n), fc.bigInt({ min: 0n, max: U64_MAX })) }) },
+  { weight: 4, arbitrary: fc.record({ op: fc.constant('mmap'), ...P, addr: fc.oneof(fc.constant<U64Spec>({ k: 'lit', v: 0n }), addrArb), len: lenArb, prot: protArb, flags: mmapFlags, fd: orRandom(pick(-1)), off: fc.oneof(pick(0n, 4096n, 1n), fc.bigInt({ min: 0n, max: U64_MAX })) }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('munmap'), ...P, addr: addrArb, len: lenArb }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('mprotect'), ...P, addr: addrArb, len: lenArb, prot: protArb }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('mremap'), ...P, addr: addrArb, oldLen: lenArb, newLen: lenArb, flags: mremapFlags, newAddr: addrArb }) },
@@ -229,8 +250,11 @@ class World {
         return BigInt.asUintN(64, BigInt(v.end - v.start) + BigInt(s.delta) * PAGE);
       }
       case 'seg': {
-        if (this.ids.length === 0) return 0n;
-        const id = this.ids[s.pick % this.ids.length]!;
+        // Mostly a segment of the caller's namespace, sometimes any id ever seen (stale ones too).
+        const here = [...p.shmNs.ids].map((x) => x.id);
+        const from = here.length && s.pick % 4 !== 3 ? here : this.ids;
+        if (from.length === 0) return 0n;
+        const id = from[(s.pick >> 2) % from.length]!;
         const g = [id, id, id + 32768, id | 0x40000000, (id | 0x80000000) | 0, id + 1][s.garbage]!;
         return BigInt.asUintN(64, BigInt(g));
       }
@@ -433,7 +457,7 @@ class World {
 
 test('kernel property: nattch = VMAs, shm_tot = Σ pages, sane VMAs after every call; nothing left at the end', () => {
   fc.assert(
-    fc.property(fc.array(opArb, { minLength: 1, maxLength: 70 }), (ops) => {
+    fc.property(fc.array(opArb, { minLength: 1, maxLength: 70, size: 'max' }), (ops) => {
       const w = new World();
       try {
         for (const op of ops) {

@@ -3,9 +3,9 @@
  * a shmat-like shared file mapping and a page access, in an address space
  * holding 100 versus 60 000 VMAs. Run: node dist/test/mm/bench-vma-tree.js
  */
-import { AddressSpace, createShmemFile } from '../../src/mm/address-space.js';
-import { PageAllocator } from '../../src/mm/page-allocator.js';
-import type { MmCaller } from '../../src/mm/vma.js';
+import { AddressSpace, createShmemFile } from '../src/mm/address-space.js';
+import { PageAllocator } from '../src/mm/page-allocator.js';
+import type { MmCaller } from '../src/mm/vma.js';
 
 const MAP_PRIVATE = 0x02, MAP_SHARED = 0x01, MAP_ANONYMOUS = 0x20, MAP_FIXED = 0x10;
 const caller: MmCaller = { pid: 1, capable: () => true, rlimitMemlock: () => 8n << 20n };
