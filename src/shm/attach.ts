@@ -73,7 +73,12 @@ export class ShmAttachFile implements MappedFile {
   }
 
   get cache() { return this.base.cache; }
-  get sizePages() { return this.base.sizePages; }
+  /**
+   * Pages a fault can populate: the file's pages for shmem; none for a
+   * hugetlb file whose pool is empty, so every touch is SIGBUS there
+   * (hugetlb_no_page() cannot allocate).
+   */
+  get sizePages() { return this.base.cache.pageCount; }
   get path() { return this.base.path; }
   get dev() { return this.base.dev; }
   get ino() { return this.base.ino; }
