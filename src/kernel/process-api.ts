@@ -6,6 +6,10 @@
 import { check, SysError } from '../abi/sys-error.js';
 import { IPC_INFO, IPC_RMID, IPC_SET, IPC_STAT, SHM_INFO, SHM_LOCK, SHM_UNLOCK, PROT_READ, PROT_WRITE, MAP_SHARED, MAP_ANONYMOUS, MAP_PRIVATE } from '../abi/constants.js';
 import type { AccessResult } from './syscalls.js';
+import {
+  SHMID64_DS_SIZE, SHMINFO64_SIZE, SHM_INFO_SIZE, decodeShmidDs, decodeShmInfo64, decodeShmInfoDs, encodeIpcSet,
+  type ShmInfo64,
+} from '../abi/structs.js';
 import type { RawSyscalls, U64Arg } from './syscalls.js';
 
 /** A memory access that faulted: the signal the process would get, and where. */
@@ -16,24 +20,18 @@ export class MemoryFault extends Error {
   }
 }
 
-/** struct shmid64_ds, decoded. Times are seconds; pids are kernel pids. */
+/** struct shmid64_ds with times and nattch as numbers; pids are kernel pids. */
 export interface ShmidDs {
   key: number; uid: number; gid: number; cuid: number; cgid: number; mode: number; seq: number;
   segsz: bigint; atime: number; dtime: number; ctime: number; cpid: number; lpid: number; nattch: number;
 }
 
 export interface ShmInfo { usedIds: number; shmTot: bigint; shmRss: bigint; shmSwp: bigint }
-export interface ShmLimits { shmmax: bigint; shmmin: bigint; shmmni: bigint; shmseg: bigint; shmall: bigint }
+export type ShmLimits = ShmInfo64;
 
 function decodeStat(b: Uint8Array): ShmidDs {
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  return {
-    key: v.getInt32(0, true), uid: v.getUint32(4, true), gid: v.getUint32(8, true), cuid: v.getUint32(12, true),
-    cgid: v.getUint32(16, true), mode: v.getUint32(20, true), seq: v.getUint16(24, true),
-    segsz: v.getBigUint64(48, true), atime: Number(v.getBigInt64(56, true)), dtime: Number(v.getBigInt64(64, true)),
-    ctime: Number(v.getBigInt64(72, true)), cpid: v.getInt32(80, true), lpid: v.getInt32(84, true),
-    nattch: Number(v.getBigUint64(88, true)),
-  };
+  const d = decodeShmidDs(b);
+  return { ...d, atime: Number(d.atime), dtime: Number(d.dtime), ctime: Number(d.ctime), nattch: Number(d.nattch) };
 }
 
 export abstract class ProcessApi {
@@ -56,19 +54,14 @@ export abstract class ProcessApi {
 
   /** shmctl(IPC_STAT). */
   shmStat(id: number): ShmidDs {
-    const b = new Uint8Array(112);
+    const b = new Uint8Array(SHMID64_DS_SIZE);
     check('shmctl', this.raw.shmctl(id, IPC_STAT, b));
     return decodeStat(b);
   }
 
   /** shmctl(IPC_SET) with the three fields IPC_SET uses. */
   shmSet(id: number, perm: { uid: number; gid: number; mode: number }): void {
-    const b = new Uint8Array(112);
-    const v = new DataView(b.buffer);
-    v.setUint32(4, perm.uid >>> 0, true);
-    v.setUint32(8, perm.gid >>> 0, true);
-    v.setUint32(20, perm.mode >>> 0, true);
-    check('shmctl', this.raw.shmctl(id, IPC_SET, b));
+    check('shmctl', this.raw.shmctl(id, IPC_SET, encodeIpcSet(perm.uid, perm.gid, perm.mode)));
   }
 
   /** shmctl(IPC_RMID). */
@@ -83,21 +76,17 @@ export abstract class ProcessApi {
 
   /** shmctl(IPC_INFO): the namespace's limits. */
   shmLimits(): ShmLimits {
-    const b = new Uint8Array(72);
+    const b = new Uint8Array(SHMINFO64_SIZE);
     check('shmctl', this.raw.shmctl(0, IPC_INFO, b));
-    const v = new DataView(b.buffer);
-    return {
-      shmmax: v.getBigUint64(0, true), shmmin: v.getBigUint64(8, true), shmmni: v.getBigUint64(16, true),
-      shmseg: v.getBigUint64(24, true), shmall: v.getBigUint64(32, true),
-    };
+    return decodeShmInfo64(b);
   }
 
   /** shmctl(SHM_INFO): the namespace's usage. */
   shmInfo(): ShmInfo {
-    const b = new Uint8Array(48);
+    const b = new Uint8Array(SHM_INFO_SIZE);
     check('shmctl', this.raw.shmctl(0, SHM_INFO, b));
-    const v = new DataView(b.buffer);
-    return { usedIds: v.getInt32(0, true), shmTot: v.getBigUint64(8, true), shmRss: v.getBigUint64(16, true), shmSwp: v.getBigUint64(24, true) };
+    const { usedIds, shmTot, shmRss, shmSwp } = decodeShmInfoDs(b);
+    return { usedIds, shmTot, shmRss, shmSwp };
   }
 
   /** mmap(2) of anonymous memory (shared by default). */

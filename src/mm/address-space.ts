@@ -1534,11 +1534,11 @@ export class AddressSpace {
     const savedHiwater = this.hiwaterVm;
     if (vma.flags & VM_LOCKED) this.lockedVm += vrm.newLen / PAGE;
     if (vrm.flags & MREMAP_DONTUNMAP) {
-      // dontunmap_complete()
+      // dontunmap_complete(): the old VMA stays (as if freshly mapped,
+      // still accounted) but is no longer locked; its anon_vma goes when
+      // the whole VMA was moved.
       const start = vrm.addr, end = vrm.addr + vrm.oldLen;
-      const wasLocked = (vma.flags & VM_LOCKED) !== 0;
-      vma.flags = vmFlags(vma.flags & ~(VM_LOCKED_MASK | VM_ACCOUNT));
-      void wasLocked;
+      vma.flags = vmFlags(vma.flags & ~VM_LOCKED_MASK);
       if (copied !== vma && start === oldStart && end === oldEnd) {
         vma.anonVma = null;
         vma.anonForked = false;

@@ -37,7 +37,7 @@ const MAX_SLOTS = 4096;
 const MAX_WRITEFILE = 32768 - 4;
 const SIGBUS = 7;
 const SIGSEGV = 11;
-const SHMID_DS_SIZE = 112;
+import { SHMID64_DS_SIZE as SHMID_DS_SIZE } from '../abi/structs.js';
 
 interface Frame { type: number; err: number; sig: number; ret: bigint; off: bigint; payload: Buffer }
 interface Reply extends Frame { data: Buffer[] }

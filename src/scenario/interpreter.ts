@@ -13,6 +13,7 @@ import {
   renderShminfo, renderShmInfo, parseMaps, type AddressVar, type MapsRow,
 } from './render.js';
 import { errnoName } from '../abi/errno.js';
+import { SHMID64_DS_SIZE, encodeIpcSet } from '../abi/structs.js';
 import {
   IPC_STAT, IPC_SET, IPC_INFO, SHM_STAT, SHM_STAT_ANY, SHM_INFO, MREMAP_FIXED,
 } from '../abi/constants.js';
@@ -20,8 +21,6 @@ import {
 /** Where result lines go. */
 export type Sink = (line: string) => void;
 
-/** Size of the struct shmid64_ds buffer handed to shmctl (x86_64). */
-export const SHMID_DS_SIZE = 112;
 
 /** C `int`/`key_t`: truncate to 32 bits, two's complement. */
 export function toInt(v: bigint): number {
@@ -228,13 +227,9 @@ export class Interpreter {
   private async shmctl(l: Line, p: ProcHandle, id: number, cmd: number, set: IpcSetArgs | null): Promise<string> {
     if (cmd === IPC_SET && !set) throw new ScriptError(l.line, `'shmctl ... IPC_SET' needs uid=, gid= and mode=`);
     if (cmd !== IPC_SET && set) throw new ScriptError(l.line, `key=value arguments are only allowed with IPC_SET`);
-    const buf = new Uint8Array(SHMID_DS_SIZE);
-    if (set) {
-      const dv = new DataView(buf.buffer);
-      dv.setUint32(4, toU32(this.eval(set.uid, l.line)), true);
-      dv.setUint32(8, toU32(this.eval(set.gid, l.line)), true);
-      dv.setUint32(20, toU32(this.eval(set.mode, l.line)), true);
-    }
+    const buf = set
+      ? encodeIpcSet(toU32(this.eval(set.uid, l.line)), toU32(this.eval(set.gid, l.line)), toU32(this.eval(set.mode, l.line)))
+      : new Uint8Array(SHMID64_DS_SIZE);
     const { ret, buf: after } = await this.backend.shmctl(p, id, cmd, buf);
     if (!ret.ok) return Interpreter.errno(ret);
     const r = String(ret.value);

@@ -3,6 +3,9 @@
  * chunks, address rendering relative to bound variables, and the decoding of
  * the x86_64 shmctl structures.
  */
+import { decodeShmInfo64, decodeShmInfoDs } from '../abi/structs.js';
+
+export { decodeShmidDs } from '../abi/structs.js';
 
 /** Two lowercase hex digits. */
 function hex2(b: number): string {
@@ -81,57 +84,18 @@ export function renderMode(mode: number): string {
   return '0' + mode.toString(8).padStart(3, '0');
 }
 
-/** `struct shmid64_ds` on x86_64 (spec: linux-shm-semantics 10.1). */
-export interface ShmidDs {
-  key: number;
-  uid: number;
-  gid: number;
-  cuid: number;
-  cgid: number;
-  mode: number;
-  seq: number;
-  segsz: bigint;
-  atime: bigint;
-  dtime: bigint;
-  ctime: bigint;
-  cpid: number;
-  lpid: number;
-  nattch: bigint;
-}
 
-export function decodeShmidDs(buf: Uint8Array): ShmidDs {
-  const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  return {
-    key: v.getInt32(0, true),
-    uid: v.getUint32(4, true),
-    gid: v.getUint32(8, true),
-    cuid: v.getUint32(12, true),
-    cgid: v.getUint32(16, true),
-    mode: v.getUint32(20, true),
-    seq: v.getUint16(24, true),
-    segsz: v.getBigUint64(48, true),
-    atime: v.getBigInt64(56, true),
-    dtime: v.getBigInt64(64, true),
-    ctime: v.getBigInt64(72, true),
-    cpid: v.getInt32(80, true),
-    lpid: v.getInt32(84, true),
-    nattch: v.getBigUint64(88, true),
-  };
-}
-
-/** Decodes `struct shminfo64` (IPC_INFO) as the scenario prints it. */
+/** struct shminfo64 (IPC_INFO) as the scenario prints it. */
 export function renderShminfo(buf: Uint8Array): string {
-  const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const f = (o: number) => v.getBigUint64(o, true).toString();
-  return `{shmmax=${f(0)} shmmin=${f(8)} shmmni=${f(16)} shmseg=${f(24)} shmall=${f(32)}}`;
+  const s = decodeShmInfo64(buf);
+  return `{shmmax=${s.shmmax} shmmin=${s.shmmin} shmmni=${s.shmmni} shmseg=${s.shmseg} shmall=${s.shmall}}`;
 }
 
-/** Decodes `struct shm_info` (SHM_INFO) as the scenario prints it. */
+/** struct shm_info (SHM_INFO) as the scenario prints it; used_ids unsigned. */
 export function renderShmInfo(buf: Uint8Array): string {
-  const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const f = (o: number) => v.getBigUint64(o, true).toString();
-  return `{used_ids=${v.getUint32(0, true)} shm_tot=${f(8)} shm_rss=${f(16)} shm_swp=${f(24)} ` +
-    `swap_attempts=${f(32)} swap_successes=${f(40)}}`;
+  const s = decodeShmInfoDs(buf);
+  return `{used_ids=${s.usedIds >>> 0} shm_tot=${s.shmTot} shm_rss=${s.shmRss} shm_swp=${s.shmSwp} ` +
+    `swap_attempts=${s.swapAttempts} swap_successes=${s.swapSuccesses}}`;
 }
 
 /** One parsed line of /proc/PID/maps. */

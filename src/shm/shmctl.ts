@@ -11,12 +11,12 @@ import { Errno } from '../abi/errno.js';
 import { ipcperms, ipcUpdatePerm, kernelToIpc64Perm } from '../ipc/perm.js';
 import { ipcctlObtainCheck } from '../ipc/util.js';
 import { shmctlDoLock } from './lock.js';
+import {
+  SHMID64_DS_SIZE, encodeShmidDs, encodeShmInfo64, encodeShmInfoDs, decodeIpcSet, type ShmidDs,
+} from '../abi/structs.js';
 import type { ShmTask } from './task.js';
 
 
-export const SHMID64_DS_SIZE = 112;
-export const SHMINFO64_SIZE = 72;
-export const SHM_INFO_SIZE = 48;
 
 /** The user-memory side of shmctl: where the kernel copies structures to and from. */
 export interface UserBuffer {
@@ -42,33 +42,28 @@ export function bufferOf(buf: Uint8Array): UserBuffer {
 
 const S_IRUGO = 0o444;
 
-/** shmctl_stat(): fills a shmid64_ds; returns 0 (IPC_STAT) or the id (SHM_STAT*). */
-function shmctlStat(current: ShmTask, shmid: number, cmd: number, out: DataView): number {
+/** shmctl_stat(): the shmid64_ds of a segment, and 0 (IPC_STAT) or its id (SHM_STAT*). */
+function shmctlStat(current: ShmTask, shmid: number, cmd: number): { ret: number; ds?: ShmidDs } {
   const ns = current.shmNs;
   const shp = cmd === SHM_STAT || cmd === SHM_STAT_ANY ? ns.ids.obtainObjectIdr(shmid) : ns.ids.obtainObjectCheck(shmid);
-  if (typeof shp === 'number') return shp;
+  if (typeof shp === 'number') return { ret: shp };
   // SHM_STAT_ANY is only audited, like /proc/sysvipc/shm.
-  if (cmd !== SHM_STAT_ANY && ipcperms(ns.userNs, shp, S_IRUGO, current.cred)) return -Errno.EACCES;
-  const p = kernelToIpc64Perm(shp, current.cred.userNs);
-  out.setInt32(0, p.key, true);
-  out.setUint32(4, p.uid, true);
-  out.setUint32(8, p.gid, true);
-  out.setUint32(12, p.cuid, true);
-  out.setUint32(16, p.cgid, true);
-  out.setUint32(20, p.mode, true);
-  out.setUint16(24, p.seq, true);
-  out.setBigUint64(48, shp.segsz, true);
-  out.setBigInt64(56, BigInt(shp.atime), true);
-  out.setBigInt64(64, BigInt(shp.dtime), true);
-  out.setBigInt64(72, BigInt(shp.ctime), true);
-  out.setInt32(80, shp.cpid, true); // pid_vnr: one pid namespace in the model
-  out.setInt32(84, shp.lpid, true);
-  out.setBigUint64(88, BigInt(shp.nattch), true);
-  return cmd === IPC_STAT ? 0 : shp.id;
+  if (cmd !== SHM_STAT_ANY && ipcperms(ns.userNs, shp, S_IRUGO, current.cred)) return { ret: -Errno.EACCES };
+  const ds: ShmidDs = {
+    ...kernelToIpc64Perm(shp, current.cred.userNs),
+    segsz: shp.segsz,
+    atime: BigInt(shp.atime),
+    dtime: BigInt(shp.dtime),
+    ctime: BigInt(shp.ctime),
+    cpid: shp.cpid, // pid_vnr: the model has one pid namespace
+    lpid: shp.lpid,
+    nattch: BigInt(shp.nattch),
+  };
+  return { ret: cmd === IPC_STAT ? 0 : shp.id, ds };
 }
 
 /** shmctl_down(): IPC_SET and IPC_RMID. */
-function shmctlDown(current: ShmTask, shmid: number, cmd: number, set: DataView | null): number {
+function shmctlDown(current: ShmTask, shmid: number, cmd: number, set: { uid: number; gid: number; mode: number } | null): number {
   const ns = current.shmNs;
   const shp = ipcctlObtainCheck(ns.ids, ns.userNs, shmid, current.cred);
   if (typeof shp === 'number') return shp;
@@ -76,7 +71,7 @@ function shmctlDown(current: ShmTask, shmid: number, cmd: number, set: DataView 
     ns.rmid(shp);
     return 0;
   }
-  const err = ipcUpdatePerm(shp, set!.getUint32(4, true), set!.getUint32(8, true), set!.getUint32(20, true), current.cred.userNs);
+  const err = ipcUpdatePerm(shp, set!.uid, set!.gid, set!.mode, current.cred.userNs);
   if (err) return err;
   shp.ctime = ns.kernel.now();
   return 0;
@@ -88,39 +83,31 @@ export function shmctl(current: ShmTask, shmid: number, cmd: number, buf: UserBu
   const ns = current.shmNs;
   switch (cmd) {
     case IPC_INFO: {
-      const b = new Uint8Array(SHMINFO64_SIZE);
-      const v = new DataView(b.buffer);
-      v.setBigUint64(0, ns.ctlmax, true);
-      v.setBigUint64(8, BigInt(SHMMIN), true);
-      v.setBigUint64(16, BigInt(ns.ctlmni), true);
-      v.setBigUint64(24, BigInt(ns.ctlmni), true);
-      v.setBigUint64(32, ns.ctlall, true);
+      const b = encodeShmInfo64({
+        shmmax: ns.ctlmax, shmmin: BigInt(SHMMIN), shmmni: BigInt(ns.ctlmni), shmseg: BigInt(ns.ctlmni), shmall: ns.ctlall,
+      });
       const r = ns.ids.maxIdx();
       return buf.copyTo(b) ? r : -Errno.EFAULT;
     }
     case SHM_INFO: {
-      const b = new Uint8Array(SHM_INFO_SIZE);
-      const v = new DataView(b.buffer);
       const { rss, swp } = ns.stat();
-      v.setInt32(0, ns.ids.inUse, true);
-      v.setBigUint64(8, ns.shmTot, true);
-      v.setBigUint64(16, BigInt(rss), true);
-      v.setBigUint64(24, BigInt(swp), true);
+      const b = encodeShmInfoDs({
+        usedIds: ns.ids.inUse, shmTot: ns.shmTot, shmRss: BigInt(rss), shmSwp: BigInt(swp), swapAttempts: 0n, swapSuccesses: 0n,
+      });
       const r = ns.ids.maxIdx();
       return buf.copyTo(b) ? r : -Errno.EFAULT;
     }
     case SHM_STAT:
     case SHM_STAT_ANY:
     case IPC_STAT: {
-      const b = new Uint8Array(SHMID64_DS_SIZE);
-      const r = shmctlStat(current, shmid, cmd, new DataView(b.buffer));
-      if (r < 0) return r;
-      return buf.copyTo(b) ? r : -Errno.EFAULT;
+      const { ret, ds } = shmctlStat(current, shmid, cmd);
+      if (ret < 0) return ret;
+      return buf.copyTo(encodeShmidDs(ds!)) ? ret : -Errno.EFAULT;
     }
     case IPC_SET: {
       const b = buf.copyFrom(SHMID64_DS_SIZE);
       if (!b) return -Errno.EFAULT;
-      return shmctlDown(current, shmid, cmd, new DataView(b.buffer, b.byteOffset, b.byteLength));
+      return shmctlDown(current, shmid, cmd, decodeIpcSet(b));
     }
     case IPC_RMID:
       return shmctlDown(current, shmid, cmd, null);

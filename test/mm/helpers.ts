@@ -39,9 +39,11 @@ export function hookedFile(mm: AddressSpace, sizeBytes: number, key = 0x4d2, ino
     open(_v: Vma, cur: MmCaller) { self.nattch++; self.opens++; self.lastPid = cur.pid; },
     close(_v: Vma, cur: MmCaller) { self.nattch--; self.closes++; self.lastPid = cur.pid; },
   };
+  // Like SysV: the segment's file owns the pages, the attach file maps them.
+  const path = `/SYSV${(key >>> 0).toString(16).padStart(8, '0')} (deleted)`;
+  const segment = createShmemFile({ allocator: mm.allocator, sizeBytes, ino, path });
   const f = createShmemFile({
-    allocator: mm.allocator, sizeBytes, vmOps: ops, ino,
-    path: `/SYSV${(key >>> 0).toString(16).padStart(8, '0')} (deleted)`,
+    allocator: mm.allocator, sizeBytes, vmOps: ops, ino, path, cache: segment.cache,
   }) as HookedFile;
   f.nattch = 0; f.opens = 0; f.closes = 0; f.lastPid = 0;
   self = f;
