@@ -29,6 +29,8 @@
  *   pid in the initial PID namespace, or err = errno and payload = text.
  *   driver <-> agent: the same structs as SOCK_SEQPACKET messages
  *   (one message = one header + at most CHUNK payload bytes).
+ *   OP_EXEC (a_exec) runs a program as a child of an agent: its stdout and
+ *   stderr come back as 'D' frames whose ret is 1 or 2.
  *
  * Nothing is printed on stdout/stderr except protocol frames (and the
  * `--probe` answer).
@@ -52,6 +54,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <poll.h>
 #include <unistd.h>
 
 #ifndef SYS_close_range
@@ -75,6 +78,7 @@ enum {
   OP_SHMGET, OP_SHMAT, OP_SHMDT, OP_SHMCTL, OP_MMAP, OP_MUNMAP, OP_MPROTECT,
   OP_MREMAP, OP_MADVISE, OP_READ, OP_WRITE, OP_FILL, OP_READFILE,
   OP_WRITEFILE, OP_QUIT,
+  OP_EXEC,                     /* run a program as a child of the agent (see a_exec) */
 };
 
 enum { T_HELLO = 'H', T_DATA = 'D', T_RESULT = 'R', T_READY = 'Y', T_DIED = 'X' };
@@ -400,6 +404,148 @@ static void a_writefile(size_t plen) {
   else a_send(T_RESULT, 0, 0, 0, 0, 0, -1);
 }
 
+/* ------------------------------------------------------------------ */
+/* exec: a program run as a child of a scenario process                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * OP_EXEC: payload = argv as NUL-terminated strings. The child is created
+ * with clone(2) CLONE_VM | CLONE_VFORK, as posix_spawn(3) does: it runs on
+ * a_cstack inside this address space until its execve(2), so this agent
+ * creates no mapping, and no VMA is copied. (A fork(2) would copy every
+ * attach: dup_mmap() calls shm_open(), which sets shm_atime and shm_lprid,
+ * and the execve() would then run shm_close() on the copies, setting
+ * shm_dtime and shm_lprid to the child: the program would observe a state
+ * its own creation had changed.) The child keeps this process's credentials
+ * (execve(2) transforms them as for any program), rlimits and namespaces;
+ * stdin is /dev/null, stdout and stderr are pipes, the environment is
+ * TZ=UTC LC_ALL=C and a fixed PATH. The output comes back as 'D' frames
+ * with ret = 1 (stdout) or 2 (stderr), then 'R' with ret = the wait(2)
+ * status and off = the child's pid; err != 0 if it could not be started.
+ */
+static unsigned char a_cstack[16384] __attribute__((aligned(64)));
+static char *a_argv[1024];
+static char a_exe[4096 + 1];
+static int a_pout[2] = { -1, -1 }, a_perr[2] = { -1, -1 };
+#define A_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+static char *const a_envp[] = { (char *)"TZ=UTC", (char *)"LC_ALL=C", (char *)"PATH=" A_PATH, NULL };
+
+/* The kernel's struct sigaction (rt_sigaction(2)): no glibc wrapper in the child. */
+struct a_ksigaction { void *handler; unsigned long flags; void *restorer; uint64_t mask; };
+
+static void a_child_puts(const char *s) {
+  syscall(SYS_write, 2L, s, (long)strlen(s));
+}
+
+/* Runs on a_cstack, sharing the agent's memory until execve: raw system
+ * calls only, writing nothing but a_exe, errno and its own stack. */
+static int a_exec_child(void *unused) {
+  (void)unused;
+  /* the driver ignores these and SIG_IGN survives execve(2): restore what a shell gives */
+  static const int sigs[] = { SIGPIPE, SIGINT, SIGHUP, SIGTERM };
+  struct a_ksigaction dfl = { SIG_DFL, 0, 0, 0 };
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+    syscall(SYS_rt_sigaction, (long)sigs[i], &dfl, 0L, 8L);
+  uint64_t none = 0;
+  syscall(SYS_rt_sigprocmask, (long)SIG_SETMASK, &none, 0L, 8L);
+  if (syscall(SYS_dup2, (long)a_pout[1], 1L) == -1 || syscall(SYS_dup2, (long)a_perr[1], 2L) == -1)
+    syscall(SYS_exit_group, 126L);
+  syscall(SYS_close_range, 3L, (long)~0U, 0L);   /* the channel and the pipes' ends */
+  const char *name = a_argv[0];
+  int err = ENOENT;
+  if (strchr(name, '/')) {
+    syscall(SYS_execve, name, a_argv, a_envp);
+    err = errno;
+  } else {
+    /* execvp(3)'s search, remembering EACCES */
+    const char *d = A_PATH;
+    size_t nl = strlen(name);
+    while (*d) {
+      const char *e = strchr(d, ':');
+      size_t dl = e ? (size_t)(e - d) : strlen(d);
+      if (dl + 1 + nl < sizeof a_exe) {
+        memcpy(a_exe, d, dl);
+        a_exe[dl] = '/';
+        memcpy(a_exe + dl + 1, name, nl + 1);
+        syscall(SYS_execve, a_exe, a_argv, a_envp);
+        if (errno == EACCES) err = EACCES;
+        else if (errno != ENOENT && errno != ENOTDIR && err != EACCES) err = errno;
+      }
+      d += dl;
+      if (*d == ':') d++;
+    }
+  }
+  a_child_puts("oracle: cannot execute ");
+  a_child_puts(name);
+  a_child_puts(err == ENOENT ? ": not found\n" : ": execve failed\n");
+  syscall(SYS_exit_group, err == ENOENT ? 127L : 126L);
+  return 0;
+}
+
+static void a_close_fd(int *fd) {
+  if (*fd >= 0) syscall(SYS_close, (long)*fd);
+  *fd = -1;
+}
+
+static void a_exec(size_t plen) {
+  char *p = (char *)a_rx + sizeof(struct req);
+  size_t argc = 0, i = 0;
+  if (plen == 0 || p[plen - 1] != 0) { a_send(T_RESULT, -1, EINVAL, 0, 0, 0, -1); return; }
+  while (i < plen) {
+    if (argc == sizeof a_argv / sizeof a_argv[0] - 1) { a_send(T_RESULT, -1, E2BIG, 0, 0, 0, -1); return; }
+    a_argv[argc++] = p + i;
+    i += strlen(p + i) + 1;
+  }
+  a_argv[argc] = NULL;
+  if (syscall(SYS_pipe2, a_pout, (long)O_CLOEXEC) == -1) { a_send(T_RESULT, -1, errno, 0, 0, 0, -1); return; }
+  if (syscall(SYS_pipe2, a_perr, (long)O_CLOEXEC) == -1) {
+    int e = errno;
+    a_close_fd(&a_pout[0]);
+    a_close_fd(&a_pout[1]);
+    a_send(T_RESULT, -1, e, 0, 0, 0, -1);
+    return;
+  }
+  /* clone(2): returns once the child has called execve(2) or exited */
+  int pid = clone(a_exec_child, a_cstack + sizeof a_cstack, CLONE_VM | CLONE_VFORK | SIGCHLD, NULL);
+  int e = errno;
+  a_close_fd(&a_pout[1]);
+  a_close_fd(&a_perr[1]);
+  if (pid == -1) {
+    a_close_fd(&a_pout[0]);
+    a_close_fd(&a_perr[0]);
+    a_send(T_RESULT, -1, e, 0, 0, 0, -1);
+    return;
+  }
+  /* poll(2) both pipes until both reach EOF; each read becomes one 'D' frame */
+  struct pollfd fds[2] = { { a_pout[0], POLLIN, 0 }, { a_perr[0], POLLIN, 0 } };
+  int open_fds = 2;
+  while (open_fds > 0) {
+    long r = syscall(SYS_poll, fds, 2L, -1L);
+    if (r == -1) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int k = 0; k < 2; k++) {
+      if (fds[k].fd < 0 || fds[k].revents == 0) continue;
+      long n = syscall(SYS_read, (long)fds[k].fd, a_tx + HDR, (long)CHUNK);
+      if (n > 0) {
+        a_send(T_DATA, k + 1, 0, 0, 0, (size_t)n, -1);
+      } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+        syscall(SYS_close, (long)fds[k].fd);
+        fds[k].fd = -1;
+        open_fds--;
+      }
+    }
+  }
+  for (int k = 0; k < 2; k++) if (fds[k].fd >= 0) syscall(SYS_close, (long)fds[k].fd);
+  a_pout[0] = a_perr[0] = -1;
+  int st = 0;
+  while (syscall(SYS_wait4, (long)pid, &st, 0L, 0L) == -1) {
+    if (errno != EINTR) { st = 0; break; }
+  }
+  a_send(T_RESULT, st, 0, 0, (uint64_t)pid, 0, -1);
+}
+
 /* Remove [vdso], [vvar] and [vvar_vclock] (munmap(2)) so the first
  * kernel-chosen mapping of length L lands at mmap_base - L. */
 static void a_remove_vdso(void) {
@@ -518,6 +664,7 @@ static void a_loop(void) {
     case OP_FILL: a_fill(a[0], a[1], (unsigned char)a[2]); break;
     case OP_READFILE: a_readfile(plen); break;
     case OP_WRITEFILE: a_writefile(plen); break;
+    case OP_EXEC: a_exec(plen); break;
     default: a_send(T_RESULT, -1, ENOSYS, 0, 0, 0, -1); break;
     }
 #undef I

@@ -7,7 +7,7 @@ import type { UserNamespace } from '../auth/userns.js';
 import { ShmNamespace, type ShmKernelContext, type NamespaceRef } from '../shm/namespace.js';
 
 /** proc_alloc_inum(): inode numbers of namespaces, as /proc/PID/ns/ipc shows them. */
-export const PROC_IPC_INIT_INO = 0xeffffffff;
+export const PROC_IPC_INIT_INO = 0xEFFFFFFF;
 let nextInum = PROC_IPC_INIT_INO + 1;
 
 export class IpcNamespace implements NamespaceRef {

@@ -12,6 +12,7 @@ import { PageAllocator, type PageAllocatorOptions } from '../mm/page-allocator.j
 import { AddressSpace } from '../mm/address-space.js';
 import type { HugetlbConfig, ShmKernelContext } from '../shm/namespace.js';
 import { exitShm } from '../shm/exit.js';
+import { SysError } from '../abi/sys-error.js';
 import { IpcNamespace } from './ipc-namespace.js';
 import { Process, type Rlimit } from './process.js';
 
@@ -97,13 +98,22 @@ export class Kernel implements ShmKernelContext {
    * created no segments.
    */
   fork(parent: Process): Process {
+    const child = this.tryFork(parent);
+    if (typeof child === 'number') throw new SysError('fork', -child);
+    return child;
+  }
+
+  /** fork() for the raw layer: the child, or a negative errno (ENOMEM from dup_mmap). */
+  tryFork(parent: Process): Process | number {
+    const mm = parent.mm.tryFork(parent);
+    if (typeof mm === 'number') return mm; // dup_mmap failed: no child
     const pid = this.nextPid++;
-    const mm = parent.mm.fork(parent);
     const child = new Process(this, pid, parent.pid, {
       comm: parent.comm, argv: [...parent.argv], env: [...parent.env], cred: parent.cred,
       ipcNs: parent.ipcNs, memlock: { ...parent.memlock }, mm,
     });
     child.oomScoreAdj = parent.oomScoreAdj;
+    child.oomScoreAdjMin = parent.oomScoreAdjMin;
     this.processes.set(pid, child);
     return child;
   }

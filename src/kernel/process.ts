@@ -38,6 +38,8 @@ export class Process extends ProcessApi implements ShmTask {
   readonly shmCreated = new Set<Segment>();
   /** /proc/PID/oom_score_adj: -1000..1000. */
   oomScoreAdj = 0;
+  /** signal->oom_score_adj_min: unprivileged writes may not go below it. */
+  oomScoreAdjMin = 0;
   alive = true;
   /** Exit status once exited. */
   exitCode: number | null = null;

@@ -181,7 +181,8 @@ export class RawSyscalls {
   /** fork(): the child's pid. */
   fork(): number {
     if (!this.alive) return -Errno.ESRCH;
-    return this.p.kernel.fork(this.p).pid;
+    const child = this.p.kernel.tryFork(this.p);
+    return typeof child === 'number' ? child : child.pid;
   }
 
   /** exit_group(). */

@@ -79,9 +79,16 @@ export function sysctlRead(ns: ShmNamespace, name: IpcSysctlName): string {
   return text;
 }
 
-/** proc_get_long(): an optionally negative decimal (or 0x/0 prefixed) number. */
-function parseLong(text: string): { neg: boolean; value: bigint } | null {
-  const m = /^[ \t\n]*(-?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)[ \t\n]*$/.exec(text);
+/**
+ * The first value of a sysctl write, as __do_proc_dointvec and
+ * __do_proc_doulongvec_minmax read it: leading white space is skipped,
+ * proc_get_long() parses an optionally negative number in base 0 (0x hex, 0
+ * octal) that must end at white space or at the end; only one value is read
+ * for these one-value tables and the rest of the text is ignored.
+ * null: the text holds no valid first number (-EINVAL).
+ */
+function firstValue(text: string): { neg: boolean; value: bigint } | null {
+  const m = /^[ \t\n]*(-?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)(?:[ \t\n]|$)/.exec(text);
   if (!m) return null;
   const digits = m[2]!;
   const value = digits.length > 1 && digits[0] === '0' && !/^0[xX]/.test(digits) ? BigInt('0o' + digits.slice(1)) : BigInt(digits);
@@ -89,10 +96,15 @@ function parseLong(text: string): { neg: boolean; value: bigint } | null {
   return { neg: m[1] === '-', value };
 }
 
-/** Writing the file: 0 or a negative errno (range and syntax errors are EINVAL). */
+/**
+ * Writing the file: 0 or a negative errno (syntax and range errors are
+ * EINVAL). An empty write changes nothing (proc_sys_call_handler returns 0
+ * for a zero count).
+ */
 export function sysctlWrite(ns: ShmNamespace, name: IpcSysctlName, text: string): number {
   const def = table[name];
-  const p = parseLong(text);
+  if (text.length === 0) return 0;
+  const p = firstValue(text);
   if (!p) return -Errno.EINVAL;
   if (def.kind === 'ulong') {
     if (p.neg) return -Errno.EINVAL;

@@ -293,7 +293,7 @@ export class AddressSpace {
   }
 
   /** Keys of `m` in [lo, hi), in no particular order (iterating the cheaper side). */
-  private static keysIn<T>(m: Map<number, T> | null, lo: number, hi: number): number[] {
+  private static keysIn(m: { size: number; has(k: number): boolean; keys(): IterableIterator<number> } | null, lo: number, hi: number): number[] {
     const out: number[] = [];
     if (!m || m.size === 0 || lo >= hi) return out;
     if (hi - lo <= m.size) {
@@ -324,6 +324,11 @@ export class AddressSpace {
     if (kf.length) {
       const d = dst.filePtes ?? (dst.filePtes = new Map());
       for (const k of kf) { d.set(k, src.filePtes!.get(k)!); src.filePtes!.delete(k); }
+    }
+    const kg = AddressSpace.keysIn(src.guards, lo, hi);
+    if (kg.length) {
+      const d = dst.guards ?? (dst.guards = new Set());
+      for (const k of kg) { d.add(k); src.guards!.delete(k); }
     }
   }
 
@@ -1022,6 +1027,7 @@ export class AddressSpace {
   private faultPage(vma: Vma, pageAddr: number, write: boolean, force = false): number {
     void force;
     const lin = vma.linear(pageAddr);
+    if (vma.guards?.has(lin)) return 1;
     const file = vma.file;
     if (write) {
       if (vma.flags & VM_SHARED) {
@@ -1521,7 +1527,8 @@ export class AddressSpace {
       if (dstLin !== srcLin) {
         // Only an unfaulted anonymous VMA (no pages) gets a new pgoff.
         if (AddressSpace.keysIn(vma.anonPages, srcLin, srcLin + vrm.oldLen / PAGE).length
-          || AddressSpace.keysIn(vma.filePtes, srcLin, srcLin + vrm.oldLen / PAGE).length) {
+          || AddressSpace.keysIn(vma.filePtes, srcLin, srcLin + vrm.oldLen / PAGE).length
+          || AddressSpace.keysIn(vma.guards, srcLin, srcLin + vrm.oldLen / PAGE).length) {
           throw new Error('mremap: moving pages to a VMA with a different pgoff');
         }
       } else {
@@ -1668,11 +1675,23 @@ export class AddressSpace {
         return vma;
       }
       case MADV_COLLAPSE:
-        if (!vma.isAnonymous || (vma.flags & VM_HUGETLB)) return EINVAL;
+        // The reference host refuses every collapse (EINVAL), whatever the
+        // VMA (THP "madvise" mode, MADV_HUGEPAGE or not); huge pages are
+        // not modelled.
+        return EINVAL;
+      case MADV_GUARD_INSTALL: {
+        if (vma.flags & (VM_SPECIAL | VM_HUGETLB | VM_LOCKED)) return EINVAL;
+        if (vma.isAnonymous) this.anonVmaPrepare(vma);
+        this.zapRange(vma, start, end);
+        const g = vma.guards ?? (vma.guards = new Set());
+        for (let k = vma.linear(start); k < vma.linear(end); k++) g.add(k);
         return vma;
-      case MADV_GUARD_INSTALL:
-      case MADV_GUARD_REMOVE:
-        return EINVAL; // guard regions are not modelled
+      }
+      case MADV_GUARD_REMOVE: {
+        if (vma.flags & (VM_SPECIAL | VM_HUGETLB)) return EINVAL;
+        for (const k of AddressSpace.keysIn(vma.guards, vma.linear(start), vma.linear(end))) vma.guards!.delete(k);
+        return vma;
+      }
       case MADV_NORMAL: nf = nf & ~VM_RAND_READ & ~VM_SEQ_READ; break;
       case MADV_SEQUENTIAL: nf = (nf & ~VM_RAND_READ) | VM_SEQ_READ; break;
       case MADV_RANDOM: nf = (nf & ~VM_SEQ_READ) | VM_RAND_READ; break;
@@ -1754,6 +1773,8 @@ export class AddressSpace {
       if (t.file) t.file.get?.();
       if (t.file?.vmOps) t.file.vmOps.open(t, caller);
       child.registerMapper(t);
+      // Guard markers are inherited, also by file mappings (observed on 6.18).
+      if (!wipe && mp.guards?.size) t.guards = new Set(mp.guards);
       // copy_page_range() when vma_needs_copy().
       if (!wipe && ((mp.flags & VM_COPY_ON_FORK) || mp.anonVma)) {
         if (mp.anonPages) {
@@ -1763,6 +1784,7 @@ export class AddressSpace {
           const shared = (mp.flags & VM_SHARED) !== 0;
           for (const [k, d] of mp.filePtes) child.installFile(t, k, shared ? false : d);
         }
+
       }
     }
     return child;

@@ -138,6 +138,8 @@ export class Vma {
    * (= linear page index); the value is the PTE's dirty bit.
    */
   filePtes: Map<number, boolean> | null = null;
+  /** Guard-region markers (MADV_GUARD_INSTALL), keyed by linear page index. */
+  guards: Set<number> | null = null;
   /** Tree links (maintained by VmaTree). */
   prev: Vma | null = null;
   next: Vma | null = null;

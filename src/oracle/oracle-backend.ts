@@ -22,7 +22,7 @@ const OP = {
   START: 1, FORK: 2, EXIT: 3, CREDS: 4, UNSHARE: 5, SETRLIMIT: 6,
   SHMGET: 7, SHMAT: 8, SHMDT: 9, SHMCTL: 10, MMAP: 11, MUNMAP: 12, MPROTECT: 13,
   MREMAP: 14, MADVISE: 15, READ: 16, WRITE: 17, FILL: 18, READFILE: 19,
-  WRITEFILE: 20, QUIT: 21,
+  WRITEFILE: 20, QUIT: 21, EXEC: 22,
 } as const;
 
 const T_HELLO = 0x48; // 'H'
@@ -40,13 +40,28 @@ const SIGSEGV = 11;
 import { SHMID64_DS_SIZE as SHMID_DS_SIZE } from '../abi/structs.js';
 
 interface Frame { type: number; err: number; sig: number; ret: bigint; off: bigint; payload: Buffer }
-interface Reply extends Frame { data: Buffer[] }
+interface Reply extends Frame { data: Buffer[]; dataFrames: Frame[] }
 
 interface Pending {
   data: Buffer[];
+  /** The 'D' frames themselves (exec tells stdout from stderr by their ret). */
+  dataFrames: Frame[];
   resolve: (r: Reply) => void;
   reject: (e: Error) => void;
 }
+
+/** What exec() returns: the program's output, its exit status and its pid. */
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  /** The exit status, or 128 + the signal number if a signal killed it (as a shell reports it). */
+  status: number;
+  /** The program's pid in the run's PID namespace (the pids scenario results use). */
+  pid: number;
+}
+
+/** exec() argument vectors travel in one request. */
+const MAX_EXEC_ARGV = 32768;
 
 export interface OracleOptions {
   /** Do not print the CAP_SYS_RESOURCE warning (ORACLE_QUIET=1 does the same). */
@@ -282,6 +297,38 @@ export class OracleBackend implements Backend {
   }
 
   /**
+   * Runs a program as a child of the scenario process `proc` (not part of
+   * the Backend interface): the agent clones a child that shares its memory
+   * until execve(2) (CLONE_VM|CLONE_VFORK, like posix_spawn(3)), so the agent
+   * maps nothing and no attach is copied or closed; the program runs with
+   * the process's credentials (as execve(2) transforms them), rlimits and IPC
+   * namespace, stdin /dev/null, environment TZ=UTC LC_ALL=C and
+   * PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin.
+   * argv[0] is looked up in that PATH unless it contains a '/'. A program that
+   * cannot be executed exits with 127 (not found) or 126.
+   */
+  async exec(proc: ProcHandle, argv: string[]): Promise<ExecResult> {
+    if (argv.length === 0) throw new Error('oracle: exec needs at least argv[0]');
+    if (argv.some((a) => a.includes('\0'))) throw new Error('oracle: exec arguments cannot contain NUL');
+    const payload = Buffer.from(argv.map((a) => a + '\0').join(''), 'utf8');
+    if (payload.length > MAX_EXEC_ARGV) throw new Error('oracle: exec argument vector too long');
+    const r = await this.call(OP.EXEC, this.slot(proc), 0, [BigInt(argv.length)], payload);
+    if (r.err !== 0) throw new Error(`oracle: cannot run ${argv[0]}: errno ${r.err}`);
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    for (const f of r.dataFrames) (f.ret === 2n ? err : out).push(f.payload);
+    const st = Number(r.ret);
+    // wait(2) status: WIFEXITED -> WEXITSTATUS, WIFSIGNALED -> 128 + WTERMSIG.
+    const status = (st & 0x7f) === 0 ? (st >> 8) & 0xff : 128 + (st & 0x7f);
+    return {
+      stdout: Buffer.concat(out).toString('utf8'),
+      stderr: Buffer.concat(err).toString('utf8'),
+      status,
+      pid: Number(r.off),
+    };
+  }
+
+  /**
    * Ends the run: the driver SIGKILLs every agent, reaps them, and IPC_RMIDs
    * every segment of every IPC namespace the run used; the hub then exits.
    * Resolves once the hub has exited. Idempotent.
@@ -352,7 +399,7 @@ export class OracleBackend implements Backend {
     head.writeUInt32LE(slot2, 12);
     args.forEach((a, i) => head.writeBigUInt64LE(a, 20 + 8 * i));
     return new Promise<Reply>((resolve, reject) => {
-      this.pending = { data: [], resolve, reject };
+      this.pending = { data: [], dataFrames: [], resolve, reject };
       this.setRef(true);
       hub.stdin!.write(head);
       if (payload && plen > 0) hub.stdin!.write(payload);
@@ -399,10 +446,10 @@ export class OracleBackend implements Backend {
     }
     const p = this.pending;
     if (!p) { this.fail(new Error('oracle: unexpected frame from the hub')); return; }
-    if (f.type === T_DATA) { p.data.push(f.payload); return; }
+    if (f.type === T_DATA) { p.data.push(f.payload); p.dataFrames.push(f); return; }
     this.pending = undefined;
     this.setRef(false);
-    if (f.type === T_RESULT) p.resolve({ ...f, data: p.data });
+    if (f.type === T_RESULT) p.resolve({ ...f, data: p.data, dataFrames: p.dataFrames });
     else if (f.type === T_DIED) p.reject(new Error(`oracle: ${f.payload.toString('utf8') || 'scenario process died'}`));
     else this.fail(new Error(`oracle: unknown frame type ${f.type}`));
   }

@@ -77,15 +77,13 @@ export class ProcFs {
       if (!(sysctlAccess(reader.shmNs, name, reader.cred) & MAY_READ)) return fail(Errno.EACCES);
       return ok(sysctlRead(reader.shmNs, name));
     }
-    if (parts.length >= 2) {
-      const p = this.task(parts[0]!, reader);
-      if (!p) return fail(Errno.ENOENT);
+    const p = parts.length >= 2 ? this.task(parts[0]!, reader) : null;
+    if (p) {
       if (parts.length === 3 && parts[1] === 'ns' && parts[2] === 'ipc') return ok(`ipc:[${p.ipcNs.inum}]`);
       const f = parts.length === 2 ? PID_FILES[parts[1]!] : undefined;
-      if (!f) return fail(Errno.ENOENT);
-      return ok(f(p, reader));
+      if (f) return ok(f(p, reader));
     }
-    return fail(parts.length === 0 ? Errno.EISDIR : Errno.ENOENT);
+    return fail(this.readdir(path, reader).ok ? Errno.EISDIR : Errno.ENOENT);
   }
 
   /** Reads a whole file, throwing SysError on failure (the typed counterpart of read()). */
@@ -113,9 +111,11 @@ export class ProcFs {
       if (!m) return fail(Errno.EINVAL);
       const v = Number(m[1]);
       if (v < -1000 || v > 1000) return fail(Errno.EINVAL);
-      // Lowering it below its current value needs CAP_SYS_RESOURCE (__set_oom_adj).
-      if (v < p.oomScoreAdj && !writer.capable(Capability.CAP_SYS_RESOURCE)) return fail(Errno.EACCES);
+      // __set_oom_adj(): going below oom_score_adj_min needs CAP_SYS_RESOURCE;
+      // a privileged write also lowers the minimum.
+      if (v < p.oomScoreAdjMin && !writer.capable(Capability.CAP_SYS_RESOURCE)) return fail(Errno.EACCES);
       p.oomScoreAdj = v;
+      if (writer.capable(Capability.CAP_SYS_RESOURCE)) p.oomScoreAdjMin = v;
       return ok(0);
     }
     const r = this.read(path, writer);

@@ -11,7 +11,7 @@ import { inGroupP } from '../auth/cred.js';
 import { capable } from '../auth/capability.js';
 import { ipcget } from '../ipc/util.js';
 import { S_IRWXUGO } from '../ipc/perm.js';
-import { OVERCOMMIT_NEVER } from '../mm/page-allocator.js';
+import { OVERCOMMIT_ALWAYS, OVERCOMMIT_NEVER } from '../mm/page-allocator.js';
 import { Segment, ShmFile } from './segment.js';
 import { userShmLock, userShmUnlock } from './lock.js';
 import type { ShmTask } from './task.js';
@@ -26,15 +26,17 @@ export function sysvName(key: number): string {
 }
 
 /**
- * mm/util.c __vm_enough_memory() for shmem_acct_size(): 0 or -ENOMEM. The
- * heuristic mode only refuses a single request larger than RAM + swap.
+ * shmem_acct_size() -> security_vm_enough_memory_mm() (mm/util.c
+ * __vm_enough_memory): charges `pages` to the commit counter, or fails with
+ * -ENOMEM under the vm.overcommit_memory policy.
  */
 function vmEnoughMemory(current: ShmTask, pages: bigint): number {
   const a = current.shmNs.kernel.allocator;
-  if (typeof (a as { enoughMemory?: unknown }).enoughMemory === 'function') {
-    return (a as unknown as { enoughMemory(p: bigint | number, c: unknown): number }).enoughMemory(pages, current);
+  // A request beyond any counter cannot be satisfied under any policy but "always".
+  if (pages > BigInt(Number.MAX_SAFE_INTEGER)) {
+    return a.sysctl.overcommitMemory === OVERCOMMIT_ALWAYS ? 0 : -Errno.ENOMEM;
   }
-  return pages > BigInt(a.totalRamPages + a.totalSwapPages) ? -Errno.ENOMEM : 0;
+  return a.vmEnoughMemory(Number(pages), current.capable(Capability.CAP_SYS_ADMIN), current.mm.totalVmPages());
 }
 
 /** hugetlb_file_setup(): the file, or a negative errno. */
@@ -67,8 +69,7 @@ function shmemFileSetup(current: ShmTask, name: string, size: bigint, noreserve:
     const pages = (size + PAGE - 1n) / PAGE;
     const err = vmEnoughMemory(current, pages);
     if (err) return err;
-    accounted = Number(pages);
-    current.shmNs.kernel.allocator.committedPages += accounted;
+    accounted = pages > BigInt(Number.MAX_SAFE_INTEGER) ? 0 : Number(pages);
   }
   return new ShmFile(current.shmNs.kernel.allocator, size, name, 0, accounted);
 }

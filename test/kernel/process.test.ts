@@ -156,7 +156,7 @@ test('do_prlimit: RLIMIT_MEMLOCK cur > max is EINVAL; raising max needs CAP_SYS_
   assert.equal(p.sys.setrlimit(7, 0, 0), -Errno.EINVAL);
 });
 
-test('typed API: failures throw SysError with code, negative errno and syscall name', () => {
+test('typed API over the raw returns (-errno): failures throw SysError with code, negative errno and syscall name', () => {
   const { p } = setup();
   const cases: [() => unknown, string, string][] = [
     [() => p.shmget(IPC_PRIVATE, 0), 'EINVAL', 'shmget'],
@@ -188,7 +188,7 @@ test('typed API: failures throw SysError with code, negative errno and syscall n
   assert.equal(p.shmat(id), p.mm.vmas()[0]!.start);
 });
 
-test('typed API: read/write/fill throw MemoryFault with the signal, address and offset', () => {
+test('do_user_addr_fault / SIGBUS: read/write/fill throw MemoryFault with the signal, address and offset', () => {
   const { p } = setup();
   assert.throws(() => p.read(0x1000, 1), (e: unknown) => {
     assert.ok(e instanceof MemoryFault);

@@ -42,12 +42,12 @@ test('syscall_64.tbl: the numbers of the SysV shm and mm calls', () => {
   assert.equal(SYS.prlimit64, 302);
 });
 
-test('dispatch: unknown numbers are ENOSYS', () => {
+test('x64_sys_call: unknown numbers are ENOSYS', () => {
   const { call } = setup();
   for (const nr of [0, 1, 2, 12, 64, 66, 68, 400, 100000, -1]) assert.equal(call(nr), err(Errno.ENOSYS), `nr ${nr}`);
 });
 
-test('dispatch: shmctl(IPC_STAT) through a guest pointer into an mmap\'d page', () => {
+test('x64_sys_call / copy_to_user: shmctl(IPC_STAT) through a guest pointer into an mmap\'d page', () => {
   const { p, call, page } = setup();
   const id = call(SYS.shmget, 0x4242n, 5000n, BigInt(IPC_CREAT | 0o640));
   assert.equal(id, 0n);
@@ -66,7 +66,7 @@ test('dispatch: shmctl(IPC_STAT) through a guest pointer into an mmap\'d page', 
   assert.deepEqual([...p.read(buf + 96n, 4n)], [0xee, 0xee, 0xee, 0xee], 'nothing written before');
 });
 
-test('dispatch: copy_to_user into a read-only page, an unmapped page or NULL is EFAULT', () => {
+test('copy_to_user: shmctl(IPC_STAT) into a read-only page, an unmapped page or NULL is EFAULT', () => {
   const { call, page } = setup();
   const id = call(SYS.shmget, BigInt(IPC_PRIVATE), PAGE, 0o600n);
   const ro = page(PROT_READ);
@@ -89,7 +89,7 @@ test('dispatch: copy_to_user into a read-only page, an unmapped page or NULL is 
   assert.equal(call(SYS.shmctl, id, BigInt(IPC_RMID), 0xdeadbeefn), 0n);
 });
 
-test('dispatch: IPC_SET copies from the guest (a read-only page is fine, PROT_NONE is EFAULT)', () => {
+test('copy_from_user: shmctl(IPC_SET) reads the guest (a read-only page is fine, PROT_NONE is EFAULT)', () => {
   const { p, call, page } = setup();
   const id = call(SYS.shmget, BigInt(IPC_PRIVATE), PAGE, 0o600n);
   const buf = page();
@@ -110,7 +110,7 @@ test('dispatch: IPC_SET copies from the guest (a read-only page is fine, PROT_NO
   assert.equal(call(SYS.shmctl, 12345n, BigInt(IPC_SET), 0n), err(Errno.EFAULT), 'copy-in before the lookup');
 });
 
-test('dispatch: int parameters are truncated to 32 bits, sizes and addresses are not', () => {
+test('SYSCALL_DEFINE: int parameters are truncated to 32 bits, sizes and addresses are not', () => {
   const { p, call } = setup();
   // key 0x1234 with garbage in the upper half of the register; flags likewise.
   const id = call(SYS.shmget, 0xffffffff00001234n, 2n * PAGE, 0xabcd000000000000n | BigInt(IPC_CREAT | 0o600));
@@ -134,7 +134,7 @@ test('dispatch: int parameters are truncated to 32 bits, sizes and addresses are
   assert.equal(call(SYS.shmdt, at), err(Errno.EINVAL));
 });
 
-test('dispatch: mmap, mprotect, mremap, madvise, munmap through the table', () => {
+test('x64_sys_call: mmap, mprotect, mremap, madvise, munmap through the table', () => {
   const { p, call } = setup();
   const a = call(SYS.mmap, 0n, 2n * PAGE, BigInt(PROT_READ | PROT_WRITE), BigInt(MAP_SHARED | MAP_ANONYMOUS), M1, 0n);
   assert.ok(a > 0n);
@@ -150,7 +150,7 @@ test('dispatch: mmap, mprotect, mremap, madvise, munmap through the table', () =
   assert.equal(p.mm.vmas().length, 0);
 });
 
-test('dispatch: getpid, fork, exit and exit_group', () => {
+test('x64_sys_call: getpid, fork, exit and exit_group', () => {
   const { kernel, p, call } = setup();
   assert.equal(call(SYS.getpid), BigInt(p.pid));
   const child = call(SYS.fork);
@@ -166,7 +166,7 @@ test('dispatch: getpid, fork, exit and exit_group', () => {
   assert.equal(p.exitCode, 0, 'the status is an int');
 });
 
-test('dispatch: prlimit64 reads the new limit from and writes the old one to guest memory', () => {
+test('prlimit64 / do_prlimit: the new limit is read from and the old one written to guest memory', () => {
   const { p, call } = setup();
   const buf = BigInt(p.mmapPrivate(PAGE));
   const nv = new Uint8Array(16);
@@ -189,7 +189,7 @@ test('dispatch: prlimit64 reads the new limit from and writes the old one to gue
   assert.equal(call(SYS.prlimit64, 0n, BigInt(RLIMIT_MEMLOCK), 0n, 0n), 0n, 'neither pointer: nothing to do');
 });
 
-test('dispatch: setgroups reads the gid array from the guest', () => {
+test('setgroups / groups_from_user: the gid array is read from the guest', () => {
   const { p, call } = setup();
   const buf = BigInt(p.mmapPrivate(PAGE));
   const g = new Uint8Array(12);

@@ -95,3 +95,38 @@ test('a big read is bulk-copied (64 MiB in well under a second)', () => {
   mm.teardown(caller());
   assert.equal(mm.allocator.allocatedPages, 0);
 });
+
+test('guard regions: SIGSEGV on access, kept by MADV_DONTNEED, inherited by fork (observed on 6.18)', () => {
+  const mm = newMm();
+  const c = caller();
+  const a = mmap(mm, 0x30000000, 4 * P, RW, PRIV | MAP_FIXED);
+  mm.fill(a, 4 * P, 0x61);
+  assert.equal(mm.madvise(BigInt(a + P), 8192n, 102 /* MADV_GUARD_INSTALL */, c), 0);
+  assert.deepEqual(mm.read(a + P - 2, 4).fault, { signal: 'SIGSEGV', offset: 2n });
+  assert.equal(mm.madvise(BigInt(a), 16384n, 4 /* MADV_DONTNEED */, c), 0);
+  assert.equal(mm.read(a + P, 1).fault?.signal, 'SIGSEGV');
+  assert.equal(mm.madvise(BigInt(a), 16384n, 22 /* MADV_POPULATE_READ */, c), -14);
+  const child = mm.fork(c);
+  assert.equal(child.read(a + 2 * P, 1).fault?.signal, 'SIGSEGV');
+  assert.equal(mm.madvise(BigInt(a + 2 * P), 4096n, 103 /* MADV_GUARD_REMOVE */, c), 0);
+  assert.deepEqual([...mm.read(a + 2 * P, 1).data], [0], 'installing the guard zapped the page');
+  assert.equal(mm.read(a + P, 1).fault?.signal, 'SIGSEGV');
+  child.teardown(c);
+  mm.teardown(c);
+  assert.equal(mm.allocator.allocatedPages, 0);
+});
+
+test('MREMAP_DONTUNMAP keeps the old VMA accounted (observed VmFlags "ac" on 6.18)', () => {
+  const mm = newMm();
+  const c = caller();
+  const a = mmap(mm, 0x30000000, 2 * P, RW, PRIV | MAP_FIXED);
+  mm.write(a, new Uint8Array([1]));
+  const b = mm.mremap(BigInt(a), 8192n, 8192n, 1 | 4 /* MAYMOVE|DONTUNMAP */, 0n, c);
+  assert.ok(b > 0);
+  assert.equal(mm.allocator.committedPages, 4);
+  assert.ok(mm.lookupVma(a)!.flags & 0x100000);
+  assert.deepEqual([...mm.read(a, 1).data], [0]);
+  assert.deepEqual([...mm.read(b, 1).data], [1]);
+  mm.teardown(c);
+  assert.equal(mm.allocator.committedPages, 0);
+});

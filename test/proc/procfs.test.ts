@@ -97,7 +97,7 @@ test('proc_dointvec_minmax / proc_doulongvec_minmax: ranges and syntax', () => {
   }
 });
 
-test('procfs: readdir of /proc, /proc/sys/kernel, /proc/sysvipc and /proc/PID', () => {
+test('proc_root_readdir / proc_pid_readdir: /proc, /proc/sys/kernel, /proc/sysvipc and /proc/PID', () => {
   const { kernel, root, user } = setup();
   const ls = (path: string, as?: Process) => kernel.proc.readdir(path, as);
   assert.deepEqual(ls('/proc'), { ok: true, value: ['self', 'sys', 'sysvipc', String(root.pid), String(user.pid)] });
@@ -147,7 +147,7 @@ test('__set_oom_adj: -1000..1000; below the minimum needs CAP_SYS_RESOURCE', () 
   assert.equal(errnoOf(kernel.proc.write(`/proc/${root.pid}/nonesuch`, 'x', root)), Errno.ENOENT);
 });
 
-test('proc_self: /proc/self is the reader; without a live reader it does not resolve', () => {
+test('proc_self_get_link: /proc/self is the reader; without a live reader it does not resolve', () => {
   const { kernel, root, user } = setup();
   const selfStat = (as?: Process) => kernel.proc.read('/proc/self/stat', as);
   const s = selfStat(user);
@@ -163,7 +163,7 @@ test('proc_self: /proc/self is the reader; without a live reader it does not res
   assert.deepEqual(kernel.proc.read('/proc', root), { ok: false, errno: Errno.EISDIR });
 });
 
-test('/proc/PID/ns/ipc: ipc:[inode], shared by fork, a new one after unshare', () => {
+test('ns_get_name: /proc/PID/ns/ipc is ipc:[inode], shared by fork, a new one after unshare', () => {
   const { kernel, root } = setup();
   const init = kernel.proc.readText(`/proc/${root.pid}/ns/ipc`, root);
   assert.match(init, /^ipc:\[\d+\]$/);

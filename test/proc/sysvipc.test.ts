@@ -99,7 +99,7 @@ test('sysvipc_find_ipc: rows come in increasing index order, not creation order'
   assert.equal(kernel.proc.readText('/proc/sysvipc/shm', p), HEADER);
 });
 
-test('/proc/sysvipc/shm: the opener\'s IPC namespace, whatever its permissions', () => {
+test('sysvipc_proc_open: /proc/sysvipc/shm lists the opener\'s IPC namespace, whatever its permissions', () => {
   const kernel = new Kernel();
   const p = kernel.spawn();
   const nobody = kernel.spawn({ cred: makeCredentials({ uid: 65534, gid: 65534 }) });

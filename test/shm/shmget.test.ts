@@ -169,7 +169,7 @@ test('hugetlb_file_setup: membership of vm.hugetlb_shm_group replaces CAP_IPC_LO
   assert.ok(gid0.sys.shmget(IPC_PRIVATE, PAGE, SHM_HUGETLB | SHM_NORESERVE | 0o600) >= 0);
 });
 
-test('hugetlb_file_setup: with an empty pool the reservation is ENOMEM; SHM_NORESERVE skips it', () => {
+test('hugetlb_file_setup / hugetlb_no_page: with an empty pool the reservation is ENOMEM; SHM_NORESERVE skips it, touching is SIGBUS', () => {
   const { kernel, root, ns } = setup();
   assert.equal(root.sys.shmget(IPC_PRIVATE, 5000, SHM_HUGETLB | 0o600), -Errno.ENOMEM);
   assert.equal(root.sys.shmget(IPC_PRIVATE, 5000, SHM_HUGETLB | (30 << SHM_HUGE_SHIFT) | 0o600), -Errno.ENOMEM);
@@ -180,6 +180,13 @@ test('hugetlb_file_setup: with an empty pool the reservation is ENOMEM; SHM_NORE
   assert.equal(st.segsz, 5000n, 'segsz is the requested size');
   assert.equal(ns.shmTot, 2n, 'shm_tot counts base pages of segsz');
   assert.equal(kernel.allocator.committedPages, committed);
+  // The attach maps ALIGN(size, 2 MiB); the first touch of an unavailable huge page is SIGBUS.
+  const a = root.shmat(id);
+  const v = root.mm.findVma(a)!;
+  assert.equal(v.end - v.start, 2 << 20);
+  assert.deepEqual(root.sys.read(a, 1).fault, { signal: 'SIGBUS', offset: 0n });
+  assert.deepEqual(root.sys.write(a + 4096 * 100, new Uint8Array(1)).fault, { signal: 'SIGBUS', offset: 0n });
+  assert.equal(kernel.allocator.allocatedPages, 0);
   // A pool with free pages lets the reservation pass.
   const k2 = new Kernel({ hugetlb: { freePages: () => 1 } }).spawn();
   assert.ok(k2.sys.shmget(IPC_PRIVATE, 2 << 20, SHM_HUGETLB | 0o600) >= 0);
