@@ -86,7 +86,7 @@ export class Kernel implements ShmKernelContext {
       cred: opts.cred ?? initialRootCredentials(this.initUserNs),
       ipcNs: opts.ipcNs ?? this.initIpcNs,
       memlock: opts.memlock ?? { cur: DEFAULT_MEMLOCK, max: DEFAULT_MEMLOCK },
-      mm: new AddressSpace(this.allocator),
+      mm: new AddressSpace(this.allocator, { stack: true }),
     });
     this.processes.set(pid, p);
     return p;
