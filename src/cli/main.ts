@@ -18,6 +18,8 @@ commands:
       --oracle                 also re-run the live oracle and list goldens this kernel no longer matches
       --verbose                print every failing script's full diff position
   tour                         run the built-in tour on the model
+  ipcs|ipcrm|ipcmk [--scenario FILE.scn [--as PROC]] [--] ARGS
+                               util-linux's tools over the model (after running FILE on it, as PROC)
   help                         this text
 
 exit status: 0 ok, 1 conformance failures, 2 script error or bad usage, 3 environment error`;
@@ -56,6 +58,11 @@ async function runCommand(files: string[], kind: BackendKind): Promise<number> {
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // The util-linux tools parse their own options (getopt_long), before ours would.
+  if (command === 'ipcs' || command === 'ipcrm' || command === 'ipcmk') {
+    const t = await import('../tools/cli.js');
+    return command === 'ipcs' ? t.ipcsCommand(rest) : command === 'ipcrm' ? t.ipcrmCommand(rest) : t.ipcmkCommand(rest);
+  }
   let parsed;
   try {
     parsed = parseArgs({

@@ -50,19 +50,32 @@ export function strerror(errno: number): string {
 
 // ---------------------------------------------------------------- printf
 
+/** printf's widths and precisions count bytes: the UTF-8 length of a string. */
+function bytes(s: string): number {
+  return Buffer.byteLength(s, 'utf8');
+}
+
 /** "%-Ns": left-justified in N columns (never truncated). */
-export function padLeft(s: string | number | bigint, width: number): string {
-  return String(s).padEnd(width, ' ');
+export function padLeft(v: string | number | bigint, width: number): string {
+  const s = String(v);
+  return s + ' '.repeat(Math.max(0, width - bytes(s)));
 }
 
 /** "%Ns": right-justified in N columns. */
-export function padRight(s: string | number | bigint, width: number): string {
-  return String(s).padStart(width, ' ');
+export function padRight(v: string | number | bigint, width: number): string {
+  const s = String(v);
+  return ' '.repeat(Math.max(0, width - bytes(s))) + s;
 }
 
-/** "%-W.Ps": at most P characters, left-justified in W columns. */
+/**
+ * "%-W.Ps": at most P bytes, left-justified in W columns. A multibyte
+ * character cut by the precision decodes as U+FFFD, as the real output does
+ * when read as UTF-8.
+ */
 export function field(s: string, width: number, precision: number): string {
-  return s.slice(0, precision).padEnd(width, ' ');
+  const b = Buffer.from(s, 'utf8');
+  const cut = b.length > precision ? b.subarray(0, precision) : b;
+  return cut.toString('utf8') + ' '.repeat(Math.max(0, width - cut.length));
 }
 
 /** "%o" of an unsigned int. */

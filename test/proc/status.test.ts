@@ -72,7 +72,9 @@ test('proc_pid_status: Name, State, Tgid/Pid/PPid, and the Vm lines in kB', () =
   const a = child.shmat(id);
   child.fill(a, 2 * 4096, 1);
   const t = kernel.proc.readText(`/proc/${child.pid}/status`, p);
-  assert.equal(field(t, 'VmSize'), 'VmSize:\t      12 kB');
+  // 12 kB of segment plus the 132 kB [stack] VMA every process starts with.
+  assert.equal(field(t, 'VmSize'), 'VmSize:\t     144 kB');
+  assert.equal(field(t, 'VmStk'), 'VmStk:\t     132 kB');
   assert.equal(field(t, 'VmRSS'), 'VmRSS:\t       8 kB');
   assert.equal(field(t, 'RssShmem'), 'RssShmem:\t       8 kB');
   assert.equal(field(t, 'RssAnon'), 'RssAnon:\t       0 kB');
