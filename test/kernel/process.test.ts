@@ -11,6 +11,7 @@ import {
   PROT_READ, RLIMIT_MEMLOCK, RLIM_INFINITY,
 } from '../../src/abi/constants.js';
 import { makeCredentials } from '../../src/auth/cred.js';
+import { userVmas } from '../helpers/vmas.js';
 
 const PAGE = 4096;
 const CLONE_NEWIPC = 0x08000000;
@@ -84,7 +85,7 @@ test('do_exit: exit_mm closes every VMA (nattch down, lpid = the exiting pid, dt
   assert.equal(st.dtime, 300);
   assert.equal(child.alive, false);
   assert.equal(child.exitCode, 3);
-  assert.equal(child.mm.vmas().length, 0);
+  assert.equal(userVmas(child).length, 0);
   // An exited process's raw calls fail with ESRCH.
   assert.equal(child.sys.shmget(IPC_PRIVATE, 1, 0), -Errno.ESRCH);
   assert.equal(child.sys.shmat(id, 0, 0), -Errno.ESRCH);
@@ -185,7 +186,7 @@ test('typed API over the raw returns (-errno): failures throw SysError with code
   }
   // Success returns the raw value.
   const id = p.shmget(IPC_PRIVATE, 1);
-  assert.equal(p.shmat(id), p.mm.vmas()[0]!.start);
+  assert.equal(p.shmat(id), userVmas(p)[0]!.start);
 });
 
 test('do_user_addr_fault / SIGBUS: read/write/fill throw MemoryFault with the signal, address and offset', () => {

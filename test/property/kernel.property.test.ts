@@ -534,7 +534,12 @@ test('kernel property: nattch = VMAs, shm_tot = Σ pages, sane VMAs after every 
         throw e;
       }
     }),
-    { numRuns: Number(process.env.PROPERTY_RUNS ?? 2000), includeErrorInReport: true },
+    {
+      numRuns: Number(process.env.PROPERTY_RUNS ?? 2000),
+      includeErrorInReport: true,
+      // PROPERTY_SEED replays a run (fast-check prints the seed of a failure).
+      ...(process.env.PROPERTY_SEED ? { seed: Number(process.env.PROPERTY_SEED) } : {}),
+    },
   );
   if (STATS) console.log([...STATS].sort().map(([k, v]) => `${k} ${v}`).join('\n'));
 });

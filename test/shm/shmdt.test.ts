@@ -10,6 +10,7 @@ import {
 } from '../../src/abi/constants.js';
 import { ShmAttachFile } from '../../src/shm/attach.js';
 import type { Process } from '../../src/index.js';
+import { userVmas } from '../helpers/vmas.js';
 
 const PAGE = 4096;
 const X = 0x100000000000;
@@ -24,7 +25,7 @@ function setup() {
 
 /** [start offset from X in pages, pages, segment id, pgoff] of every VMA. */
 function layout(p: Process, base = X) {
-  return p.mm.vmas().map((v) => {
+  return userVmas(p).map((v) => {
     const f = v.file instanceof ShmAttachFile ? v.file.id : null;
     return [(v.start - base) / PAGE, (v.end - v.start) / PAGE, f, v.pgoff];
   });
@@ -41,7 +42,7 @@ test('ksys_shmdt: an address that is not page aligned is EINVAL', () => {
   seg(p, 1, X);
   assert.equal(p.sys.shmdt(X + 1), -Errno.EINVAL);
   assert.equal(p.sys.shmdt(X + 2048), -Errno.EINVAL);
-  assert.equal(p.mm.vmas().length, 1);
+  assert.equal(userVmas(p).length, 1);
 });
 
 test('ksys_shmdt: the middle of an attach is EINVAL (pgoff must equal the distance)', () => {
@@ -57,7 +58,7 @@ test('ksys_shmdt: anonymous memory is never detached', () => {
   const { p } = setup();
   assert.equal(p.sys.mmap(X, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED), X);
   assert.equal(p.sys.shmdt(X), -Errno.EINVAL);
-  assert.equal(p.mm.vmas().length, 1);
+  assert.equal(userVmas(p).length, 1);
 });
 
 test('ksys_shmdt: after munmap of the first pages the remaining fragments are found and swept', () => {
@@ -66,7 +67,7 @@ test('ksys_shmdt: after munmap of the first pages the remaining fragments are fo
   p.munmap(X, 2 * PAGE);
   assert.equal(p.shmStat(id).nattch, 1);
   assert.equal(p.sys.shmdt(X), 0);
-  assert.equal(p.mm.vmas().length, 0);
+  assert.equal(userVmas(p).length, 0);
   assert.equal(p.ipcNs.shm.ids.inUse, 1);
   assert.equal(p.shmStat(id).nattch, 0);
 });
@@ -76,7 +77,7 @@ test('ksys_shmdt: only page 3 of a 4-page attach left: shmdt(X) still unmaps it'
   seg(p, 4, X);
   p.munmap(X, 3 * PAGE);
   assert.equal(p.sys.shmdt(X), 0);
-  assert.equal(p.mm.vmas().length, 0);
+  assert.equal(userVmas(p).length, 0);
 });
 
 test('ksys_shmdt: anonymous memory in the hole is skipped by the sweep and survives', () => {
@@ -101,7 +102,7 @@ test('ksys_shmdt: three VMAs after mprotect of the middle page all go (nattch 3 
   assert.equal(st.nattch, 1);
   assert.equal(st.dtime, 4242);
   assert.equal(st.lpid, p.pid);
-  assert.equal(p.mm.vmas().length, 0);
+  assert.equal(userVmas(p).length, 0);
 });
 
 test('ksys_shmdt: a page of another segment moved into the hole survives the sweep, not a second shmdt', () => {
