@@ -3,40 +3,17 @@
  * the kernel's own views of the result: /proc/sysvipc/shm and the maps of
  * every live process.
  */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseScript } from '../scenario/parser.js';
 import { Interpreter } from '../scenario/interpreter.js';
 import { ModelBackend } from '../scenario/model-backend.js';
 
-export const TOUR = `# A tour of SysV shared memory on the sysvshm model kernel.
-# A producer creates a keyed segment, attaches it and writes into it.
-shmget 0x5eed 10000 IPC_CREAT|0640 -> $id
-shmat $id 0 0 -> $a
-write $a "hello from p0"
-# A forked child inherits the attachment: nattch counts VMAs, so it is 2.
-fork p1
-p1: read $a 13
-shmctl $id IPC_STAT
-# mprotect on the middle page splits p1's VMA in three: nattch 4.
-p1: mprotect $a+PAGE PAGE PROT_READ
-p1: maps
-shmctl $id IPC_STAT
-# A consumer in another process finds the segment by its key, read-only.
-fork p2
-p2: shmget 0x5eed 0 0
-p2: shmat $id 0 SHM_RDONLY -> $r
-p2: write $r "x"
-p2: read $r+10 3
-# IPC_RMID while attached: the key becomes private, the segment lives on.
-shmctl $id IPC_RMID
-shmget 0x5eed 0 0
-sysvipc
-# shmdt finds the fragments of the attach, wherever mprotect split it.
-p1: shmdt $a
-p1: exit
-shmctl $id SHM_INFO
-`;
+/** The tour scenario, shipped as examples/tour.scn (it runs on the oracle too). */
+export const TOUR_FILE = fileURLToPath(new URL('../../../examples/tour.scn', import.meta.url));
 
 export async function tourCommand(): Promise<number> {
+  const TOUR = readFileSync(TOUR_FILE, 'utf8');
   const backend = new ModelBackend();
   const out = (l: string) => process.stdout.write(l + '\n');
   out('== the tour scenario (sysvshm run would print the same) ==');
