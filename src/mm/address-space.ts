@@ -25,10 +25,13 @@ import {
   RLIMIT_STACK_DEFAULT, TASK_SIZE,
 } from '../abi/constants.js';
 import type { PageAllocator } from './page-allocator.js';
+import {
+  AnonHugetlbFile, fileHugePageSize, hstateSizelog, hugetlbMaySplit, vmaKernelPageSize,
+} from './hugetlb.js';
 import { PageCache, type CacheMapper } from './page-cache.js';
 import { VmaTree } from './vma-tree.js';
 import {
-  AnonPage, AnonVma, Vma, vmFlags, type MappedFile, type MmCaller, type VmaOperations,
+  AnonPage, AnonVma, PageRangeSet, Vma, vmFlags, type MappedFile, type MmCaller, type VmaOperations,
   VM_ACCESS_FLAGS, VM_ACCOUNT, VM_COPY_ON_FORK, VM_DONTCOPY, VM_DONTDUMP, VM_DONTEXPAND,
   VM_EXEC, VM_GROWSDOWN, VM_HUGEPAGE, VM_HUGETLB, VM_IO, VM_LOCKED, VM_LOCKED_MASK,
   VM_LOCKONFAULT, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_MERGEABLE,
@@ -325,10 +328,8 @@ export class AddressSpace {
       const d = dst.filePtes ?? (dst.filePtes = new Map());
       for (const k of kf) { d.set(k, src.filePtes!.get(k)!); src.filePtes!.delete(k); }
     }
-    const kg = AddressSpace.keysIn(src.guards, lo, hi);
-    if (kg.length) {
-      const d = dst.guards ?? (dst.guards = new Set());
-      for (const k of kg) { d.add(k); src.guards!.delete(k); }
+    if (src.guards?.intersects(lo, hi)) {
+      src.guards.moveTo(dst.guards ?? (dst.guards = new PageRangeSet()), lo, hi);
     }
   }
 
@@ -406,6 +407,17 @@ export class AddressSpace {
   /** split_vma(): fails with ENOMEM when map_count >= vm.max_map_count. */
   private splitVma(vma: Vma, addr: number, newBelow: boolean, caller: MmCaller): Vma | number {
     if (this.mapCount >= this.maxMapCount) return ENOMEM;
+    return this.splitVmaChecked(vma, addr, newBelow, caller);
+  }
+
+  /**
+   * __split_vma(): asks vm_ops->may_split first. Only hugetlb VMAs (directly
+   * or, for SysV, through shm_may_split) refuse: hugetlb_vm_op_split() wants
+   * a huge page boundary, else EINVAL.
+   */
+  private splitVmaChecked(vma: Vma, addr: number, newBelow: boolean, caller: MmCaller): Vma | number {
+    const e = hugetlbMaySplit(vma, addr);
+    if (e) return e;
     return this.splitVmaRaw(vma, addr, newBelow, caller);
   }
 
@@ -583,17 +595,24 @@ export class AddressSpace {
 
   /**
    * vms_gather_munmap_vmas(): splits the VMAs at start and end and collects
-   * the ones inside [start, end) (still linked).
+   * the ones inside [start, end) (still linked). A failed split (a hugetlb
+   * VMA cut off a huge page boundary) returns its errno; a split already
+   * done at the start stays, as on Linux (abort_munmap_vmas reattaches the
+   * pieces without merging them back).
    */
   private gatherMunmap(first: Vma, start: number, end: number, caller: MmCaller): Vma[] | number {
-    let vma = first;
+    const vma = first;
     if (start > vma.start) {
       if (end < vma.end && this.mapCount >= this.maxMapCount) return ENOMEM;
-      this.splitVmaRaw(vma, start, true, caller);
+      const r = this.splitVmaChecked(vma, start, true, caller);
+      if (typeof r === 'number') return r;
     }
     const detached: Vma[] = [];
     for (let v: Vma | null = vma; v && v.start < end; v = v.next) {
-      if (v.end > end) this.splitVmaRaw(v, end, false, caller);
+      if (v.end > end) {
+        const r = this.splitVmaChecked(v, end, false, caller);
+        if (typeof r === 'number') return r;
+      }
       detached.push(v);
     }
     return detached;
@@ -658,14 +677,20 @@ export class AddressSpace {
     return Math.max(gap, 0);
   }
 
-  /** unmapped_area_topdown(). */
-  private unmappedAreaTopdown(length: number, lowLimit: number, highLimit: number): number {
+  /**
+   * unmapped_area_topdown(). `alignMask` is info->align_mask (align_offset
+   * is always 0 here): the search asks for length + align_mask bytes, then
+   * aligns the top-most fit down.
+   */
+  private unmappedAreaTopdown(length: number, lowLimit: number, highLimit: number, alignMask = 0): number {
     let low = Math.max(lowLimit, this.allocator.effectiveMmapMinAddr);
     let high = highLimit;
     for (;;) {
-      const gapEnd = this.tree.highestGapEnd(length, low, high);
+      const gapEnd = this.tree.highestGapEnd(length + alignMask, low, high);
       if (gapEnd < 0) return ENOMEM;
-      const gap = gapEnd - length;
+      let gap = gapEnd - length;
+      // gap -= (gap - align_offset) & align_mask (gap is page aligned, the mask a power of two less a page)
+      if (alignMask) gap -= gap % (alignMask + PAGE);
       const tmp = this.tree.find(gapEnd);
       if (tmp && (tmp.flags & VM_GROWSDOWN)) {
         if (this.vmStartGap(tmp) < gapEnd) { high = this.vmStartGap(tmp); continue; }
@@ -674,18 +699,21 @@ export class AddressSpace {
     }
   }
 
-  /** unmapped_area() (bottom-up). */
-  private unmappedArea(length: number, lowLimit: number, highLimit: number): number {
+  /** unmapped_area() (bottom-up), with info->align_mask as in unmappedAreaTopdown. */
+  private unmappedArea(length: number, lowLimit: number, highLimit: number, alignMask = 0): number {
     let low = Math.max(lowLimit, this.allocator.effectiveMmapMinAddr);
     const high = highLimit;
+    const searchLen = length + alignMask;
     for (;;) {
-      const gs = this.tree.lowestGapStart(length, low, high);
+      const gs = this.tree.lowestGapStart(searchLen, low, high);
       if (gs < 0) return ENOMEM;
+      // gap += (align_offset - gap) & align_mask
+      const gap = alignMask ? gs + (alignMask + PAGE - (gs % (alignMask + PAGE))) % (alignMask + PAGE) : gs;
       const tmp = this.tree.find(gs);
       if (tmp && (tmp.flags & VM_GROWSDOWN)) {
-        if (this.vmStartGap(tmp) < gs + length - 1) { low = tmp.end; continue; }
+        if (this.vmStartGap(tmp) < gap + searchLen - 1) { low = tmp.end; continue; }
       }
-      return gs;
+      return gap;
     }
   }
 
@@ -695,8 +723,11 @@ export class AddressSpace {
     return (addr > TASK_SIZE_N) === (addr + len > TASK_SIZE_N);
   }
 
-  /** arch_get_unmapped_area() (x86_64 bottom-up, the top-down fallback). */
-  private archGetUnmappedArea(addr: number, len: number, flags: number): number {
+  /**
+   * arch_get_unmapped_area() (x86_64 bottom-up, the top-down fallback).
+   * `alignMask` is get_align_mask(filp): non-zero only for hugetlb files.
+   */
+  private archGetUnmappedArea(addr: number, len: number, flags: number, alignMask = 0): number {
     let begin = this.mmapLegacyBase, end = TASK_SIZE_N;
     if (flags & MAP_32BIT) { begin = 0x40000000; end = 0x80000000; }
     if (len > end) return ENOMEM;
@@ -706,14 +737,18 @@ export class AddressSpace {
       const vma = this.tree.find(addr);
       if (end - len >= addr && (!vma || addr + len <= this.vmStartGap(vma))) return addr;
     }
-    return this.unmappedArea(len, begin, end);
+    return this.unmappedArea(len, begin, end, alignMask);
   }
 
-  /** arch_get_unmapped_area_topdown() (x86_64). */
-  private archGetUnmappedAreaTopdown(addr0: number, len: number, flags: number): number {
+  /**
+   * arch_get_unmapped_area_topdown() (x86_64). `alignMask` is
+   * get_align_mask(filp): for a hugetlb file huge_page_mask_align() (the
+   * huge page size less one page), else 0 (ASLR is off, so no va_align).
+   */
+  private archGetUnmappedAreaTopdown(addr0: number, len: number, flags: number, alignMask = 0): number {
     if (len > TASK_SIZE_N) return ENOMEM;
     if (flags & MAP_FIXED) return addr0;
-    if (flags & MAP_32BIT) return this.archGetUnmappedArea(addr0, len, flags);
+    if (flags & MAP_32BIT) return this.archGetUnmappedArea(addr0, len, flags, alignMask);
     let addr = addr0;
     if (addr) {
       addr = pageDown(addr);
@@ -723,9 +758,9 @@ export class AddressSpace {
       }
     }
     const low = (flags & MAP_ABOVE4G) ? 0x100000000 : PAGE;
-    const r = this.unmappedAreaTopdown(len, low, this.mmapBase);
+    const r = this.unmappedAreaTopdown(len, low, this.mmapBase, alignMask);
     if (!isErr(r)) return r;
-    return this.archGetUnmappedArea(addr0, len, flags);
+    return this.archGetUnmappedArea(addr0, len, flags, alignMask);
   }
 
   /** __thp_get_unmapped_area() for an anonymous mapping (off = 0, size = PMD_SIZE). */
@@ -749,7 +784,17 @@ export class AddressSpace {
     if (len > TASK_SIZE_N) return ENOMEM;
     let a: number;
     const shared = file !== null || (flags & MAP_SHARED) !== 0;
-    if (!shared && this.thpAlign && addr === 0 && len % PMD_SIZE === 0) {
+    const hs = fileHugePageSize(file);
+    if (hs) {
+      // f_op->get_unmapped_area of hugetlbfs (also through SysV's
+      // shm_get_unmapped_area): hugetlb_get_unmapped_area() checks the
+      // length and a fixed address, rounds a hint up to a huge page, and
+      // searches with align_mask = huge_page_mask_align(file).
+      if (len % hs) return EINVAL;
+      if ((flags & MAP_FIXED) && addr % hs) return EINVAL;
+      const addr0 = addr ? Math.ceil(addr / hs) * hs : 0;
+      a = this.archGetUnmappedAreaTopdown(addr0, len, flags, hs - PAGE);
+    } else if (!shared && this.thpAlign && addr === 0 && len % PMD_SIZE === 0) {
       a = this.thpGetUnmappedArea(addr, len, flags);
       if (a === 0) a = this.archGetUnmappedAreaTopdown(addr, len, flags);
     } else {
@@ -771,8 +816,9 @@ export class AddressSpace {
     return pages <= limit / BigInt(PAGE);
   }
 
+  /** accountable_mapping(): hugetlb files are charged by their own reservations, never here. */
   private static accountable(file: MappedFile | null, flags: number): boolean {
-    void file;
+    if (fileHugePageSize(file)) return false;
     return (flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) === VM_WRITE;
   }
 
@@ -790,11 +836,15 @@ export class AddressSpace {
     if (flags & MAP_ANONYMOUS) {
       file = null;
       if (flags & MAP_HUGETLB) {
-        const hs = (flags >>> MAP_HUGE_SHIFT) & MAP_HUGE_MASK;
-        if (hs !== 0 && hs !== 21 && hs !== 30) return EINVAL;
-        // No huge pages are configured: the reservation (or, with MAP_NORESERVE, the model) fails.
-        if (len === 0n) return EINVAL;
-        return ENOMEM;
+        // ksys_mmap_pgoff(): an anonymous hugetlb mapping maps a fresh
+        // hugetlbfs file of ALIGN(len, huge page) bytes, set up with
+        // VM_NORESERVE (the reservation is taken, or not, by the file's
+        // mmap hook: see mmapRegion).
+        const hs = hstateSizelog(this.allocator.hugetlb, (flags >>> MAP_HUGE_SHIFT) & MAP_HUGE_MASK);
+        if (!hs) return EINVAL;
+        const hsB = BigInt(hs);
+        len = BigInt.asUintN(64, (len + hsB - 1n) & ~(hsB - 1n));
+        file = new AnonHugetlbFile(this.allocator, hs, len > TASK_SIZE ? 0 : Number(len));
       }
     } else {
       if (!file) return EBADF;
@@ -892,7 +942,10 @@ export class AddressSpace {
       }
     }
     if (flags & MAP_NORESERVE) {
+      // We honor MAP_NORESERVE if allowed to overcommit.
       if (this.allocator.sysctl.overcommitMemory !== 2) vmf |= VM_NORESERVE;
+      // hugetlb applies strict overcommit unless MAP_NORESERVE.
+      if (fileHugePageSize(file)) vmf |= VM_NORESERVE;
     }
     const a = this.mmapRegion(file, addr, len, vmFlags(vmf), pgoff, caller);
     if (isErr(a)) return fail(a);
@@ -946,6 +999,25 @@ export class AddressSpace {
       for (const { v } of stripped) this.freeVma(v);
       if (unaccountDetached && nrAccounted) this.allocator.unacctMemory(nrAccounted);
     };
+    const hs = fileHugePageSize(file);
+    if (hs) {
+      // hugetlbfs_file_mmap(): the VMA becomes VM_HUGETLB | VM_DONTEXPAND
+      // (special: it never merges). Its offset must be huge page aligned,
+      // and the huge pages are reserved now unless VM_NORESERVE or the file
+      // is a SysV segment's (S_PRIVATE: shmget reserved them). A failure
+      // here comes after the old mappings are gone: it leaves a hole
+      // (vms_abort_munmap_vmas, observed on 6.18).
+      vmf = vmFlags(vmf | VM_HUGETLB | VM_DONTEXPAND);
+      let e = 0;
+      if (pgoff % (hs / PAGE)) e = EINVAL;
+      else if (file instanceof AnonHugetlbFile && !(vmf & VM_NORESERVE)
+        && pglen / (hs / PAGE) > this.allocator.hugetlb.freePages(hs)) e = ENOMEM;
+      if (e) {
+        if (charged) this.allocator.unacctMemory(charged);
+        freeDetached();
+        return e;
+      }
+    }
     if (prev || next) {
       vma = this.vmaMergeNewRange({
         prev, next, middle: null, start: addr, end, flags: vmf, pgoff, file,
@@ -978,7 +1050,11 @@ export class AddressSpace {
       if (f && file && f.vmOps) f.vmOps.open(vma, caller);
     }
     freeDetached();
-    if (vmf & VM_LOCKED) this.lockedVm += pglen;
+    if (vmf & VM_LOCKED) {
+      // __mmap_complete(): special and hugetlb VMAs are never mlocked.
+      if (vmf & (VM_SPECIAL | VM_HUGETLB)) vma.flags = vmFlags(vma.flags & ~VM_LOCKED_MASK);
+      else this.lockedVm += pglen;
+    }
     return addr;
   }
 
@@ -1032,7 +1108,11 @@ export class AddressSpace {
     if (write) {
       if (vma.flags & VM_SHARED) {
         if (lin >= file!.sizePages) return 2;
-        file!.cache.faultIn(lin);
+        // do_shared_fault() / wp_page_shared(): the PTE becomes writable and
+        // dirty, and fault_dirty_shared_page() marks the folio dirty
+        // (folio_mark_dirty), which every other mapping of the page sees in
+        // smaps (Shared_Dirty / Private_Dirty, Pss_Dirty).
+        file!.cache.faultIn(lin, true);
         this.installFile(vma, lin, true);
         return 0;
       }
@@ -1290,7 +1370,7 @@ export class AddressSpace {
       if (this.mapCount + 2 >= this.maxMapCount - 3) return ENOMEM;
     }
     const vrm: Vrm = {
-      addr: 0, oldLen: 0, newLen: Number(newLen), flags: fl, newAddr: Number(newAddr),
+      addr: 0, oldLen: 0, newLen: Number(newLen), flags: fl, newAddr: Number(newAddr), newAddrRaw: newAddr,
       vma: null, delta: 0, type: 'none', populate: false, caller,
     };
     let res: number;
@@ -1316,6 +1396,19 @@ export class AddressSpace {
   private checkPrepVma(vrm: Vrm, oldLenB: bigint): number {
     const vma = vrm.vma;
     if (!vma) return EFAULT;
+    const hs = (vma.flags & VM_HUGETLB) ? BigInt(fileHugePageSize(vma.file)) : 0n;
+    if (hs) {
+      // align_hugetlb(): both lengths round up to the huge page size; the
+      // addresses (new_addr as passed, even when it is not used) must be
+      // huge page aligned, and growing is refused (the reservation map
+      // cannot be split).
+      oldLenB = BigInt.asUintN(64, (oldLenB + hs - 1n) & ~(hs - 1n));
+      const nl = (BigInt(vrm.newLen) + hs - 1n) & ~(hs - 1n);
+      vrm.newLen = Number(nl);
+      if (BigInt(vrm.addr) % hs) return EINVAL;
+      if ((vrm.newAddrRaw ?? BigInt(vrm.newAddr)) % hs) return EINVAL;
+      if (nl > oldLenB) return EINVAL;
+    }
     const newLenB = BigInt(vrm.newLen);
     const deltaB = oldLenB > newLenB ? oldLenB - newLenB : newLenB - oldLenB;
     vrm.type = deltaB === 0n ? 'noresize' : oldLenB > newLenB ? 'shrink' : 'expand';
@@ -1366,7 +1459,9 @@ export class AddressSpace {
         addr: a, oldLen: len, newLen: len, flags: vrm.flags, newAddr: target + offset,
         vma, delta: 0, type: 'none', populate: false, caller: vrm.caller,
       };
-      const multi = !vma.file || !vma.file.vmOps;
+      // vma_multi_allowed(): files with their own get_unmapped_area (SysV
+      // attaches) move alone, unless hugetlb (known to obey MAP_FIXED).
+      const multi = !vma.file || !vma.file.vmOps || (vma.flags & VM_HUGETLB) !== 0;
       if (!multi) {
         if (seen) return EFAULT;
         if (vma.end < end) return EFAULT;
@@ -1376,7 +1471,8 @@ export class AddressSpace {
       if (isErr(r)) return r;
       if (!seen) res = r;
       seen = true;
-      target = r + len;
+      // target_addr = res_vma + vrm->new_len (after align_hugetlb).
+      target = r + sub.newLen;
       pos = a + len;
       if (pos >= end) break;
     }
@@ -1508,6 +1604,11 @@ export class AddressSpace {
     let vma = vrm.vma!;
     // prep_move_vma()
     if (this.mapCount >= this.maxMapCount - 3) return ENOMEM;
+    // vm_ops->may_split at both ends of the moved range (hugetlb_vm_op_split).
+    let se = 0;
+    if (vma.start !== vrm.addr) se = hugetlbMaySplit(vma, vrm.addr);
+    if (!se && vma.end !== vrm.addr + vrm.oldLen) se = hugetlbMaySplit(vma, vrm.addr + vrm.oldLen);
+    if (se) return se;
     // vrm_calc_charge()
     let charged = 0;
     if (vma.flags & VM_ACCOUNT) {
@@ -1528,7 +1629,7 @@ export class AddressSpace {
         // Only an unfaulted anonymous VMA (no pages) gets a new pgoff.
         if (AddressSpace.keysIn(vma.anonPages, srcLin, srcLin + vrm.oldLen / PAGE).length
           || AddressSpace.keysIn(vma.filePtes, srcLin, srcLin + vrm.oldLen / PAGE).length
-          || AddressSpace.keysIn(vma.guards, srcLin, srcLin + vrm.oldLen / PAGE).length) {
+          || vma.guards?.intersects(srcLin, srcLin + vrm.oldLen / PAGE)) {
           throw new Error('mremap: moving pages to a VMA with a different pgoff');
         }
       } else {
@@ -1659,9 +1760,20 @@ export class AddressSpace {
       case MADV_FREE:
       case MADV_DONTNEED:
       case MADV_DONTNEED_LOCKED: {
-        let forbidden = VM_PFNMAP;
-        if (behavior !== MADV_DONTNEED_LOCKED) forbidden |= VM_LOCKED;
-        if (vma.flags & forbidden) return EINVAL;
+        // madvise_dontneed_free_valid_vma()
+        if (vma.flags & VM_HUGETLB) {
+          // Only DONTNEED, from a huge page boundary; the end is rounded
+          // down to one ("avoid unexpected data loss"), possibly to nothing.
+          if (behavior !== MADV_DONTNEED && behavior !== MADV_DONTNEED_LOCKED) return EINVAL;
+          const hs = vmaKernelPageSize(vma);
+          if (start % hs) return EINVAL;
+          end -= end % hs;
+          if (end === start) return vma;
+        } else {
+          let forbidden = VM_PFNMAP;
+          if (behavior !== MADV_DONTNEED_LOCKED) forbidden |= VM_LOCKED;
+          if (vma.flags & forbidden) return EINVAL;
+        }
         if (behavior === MADV_FREE) {
           if (!vma.isAnonymous) return EINVAL;
           const lo = vma.linear(start), hi = vma.linear(end);
@@ -1683,13 +1795,12 @@ export class AddressSpace {
         if (vma.flags & (VM_SPECIAL | VM_HUGETLB | VM_LOCKED)) return EINVAL;
         if (vma.isAnonymous) this.anonVmaPrepare(vma);
         this.zapRange(vma, start, end);
-        const g = vma.guards ?? (vma.guards = new Set());
-        for (let k = vma.linear(start); k < vma.linear(end); k++) g.add(k);
+        (vma.guards ?? (vma.guards = new PageRangeSet())).addRange(vma.linear(start), vma.linear(end));
         return vma;
       }
       case MADV_GUARD_REMOVE: {
         if (vma.flags & (VM_SPECIAL | VM_HUGETLB)) return EINVAL;
-        for (const k of AddressSpace.keysIn(vma.guards, vma.linear(start), vma.linear(end))) vma.guards!.delete(k);
+        vma.guards?.deleteRange(vma.linear(start), vma.linear(end));
         return vma;
       }
       case MADV_NORMAL: nf = nf & ~VM_RAND_READ & ~VM_SEQ_READ; break;
@@ -1697,7 +1808,7 @@ export class AddressSpace {
       case MADV_RANDOM: nf = (nf & ~VM_SEQ_READ) | VM_RAND_READ; break;
       case MADV_DONTFORK: nf |= VM_DONTCOPY; break;
       case MADV_DOFORK:
-        if (nf & VM_SPECIAL) return EINVAL;
+        if (nf & VM_IO) return EINVAL;
         nf &= ~VM_DONTCOPY;
         break;
       case MADV_WIPEONFORK:
@@ -1707,7 +1818,8 @@ export class AddressSpace {
       case MADV_KEEPONFORK: nf &= ~VM_WIPEONFORK; break;
       case MADV_DONTDUMP: nf |= VM_DONTDUMP; break;
       case MADV_DODUMP:
-        if (nf & VM_SPECIAL) return EINVAL;
+        // hugetlb VMAs are VM_DONTEXPAND (special) yet may be dumped again.
+        if (!(vma.flags & VM_HUGETLB) && (nf & VM_SPECIAL)) return EINVAL;
         nf &= ~VM_DONTDUMP;
         break;
       case MADV_MERGEABLE:
@@ -1774,7 +1886,7 @@ export class AddressSpace {
       if (t.file?.vmOps) t.file.vmOps.open(t, caller);
       child.registerMapper(t);
       // Guard markers are inherited, also by file mappings (observed on 6.18).
-      if (!wipe && mp.guards?.size) t.guards = new Set(mp.guards);
+      if (!wipe && mp.guards?.size) t.guards = mp.guards.clone();
       // copy_page_range() when vma_needs_copy().
       if (!wipe && ((mp.flags & VM_COPY_ON_FORK) || mp.anonVma)) {
         if (mp.anonPages) {
@@ -1896,6 +2008,8 @@ interface Vrm {
   newLen: number;
   flags: number;
   newAddr: number;
+  /** new_addr as passed (64 bits), for align_hugetlb(); defaults to newAddr. */
+  newAddrRaw?: bigint;
   vma: Vma | null;
   delta: number;
   type: 'none' | 'noresize' | 'shrink' | 'expand';

@@ -11,6 +11,7 @@ import os from 'node:os';
 import {
   MAX_MAP_COUNT_DEFAULT, MMAP_MIN_ADDR_DEFAULT, LSM_MMAP_MIN_ADDR_DEFAULT, PAGE_SIZE,
 } from '../abi/constants.js';
+import { defaultHugetlbPool, type HugetlbPool } from './hugetlb.js';
 
 export const OVERCOMMIT_GUESS = 0;
 export const OVERCOMMIT_ALWAYS = 1;
@@ -44,6 +45,12 @@ export interface PageAllocatorOptions {
   totalRamPages?: number;
   totalSwapPages?: number;
   sysctl?: Partial<VmSysctl>;
+  /**
+   * Huge page sizes and pools (default: x86_64's 2 MiB and 1 GiB, empty).
+   * The Kernel's options carry the same field (its HugetlbConfig), so the
+   * memory manager and SysV see one configuration.
+   */
+  hugetlb?: Partial<HugetlbPool>;
 }
 
 export class PageAllocator {
@@ -58,6 +65,8 @@ export class PageAllocator {
   totalRamPages: number;
   totalSwapPages: number;
   readonly sysctl: VmSysctl;
+  /** The hstates of the machine (anonymous MAP_HUGETLB, hugetlbfs devices). */
+  readonly hugetlb: HugetlbPool;
 
   constructor(opts: PageAllocatorOptions = {}) {
     this.totalRamPages = opts.totalRamPages ?? Math.floor(os.totalmem() / PAGE_SIZE);
@@ -72,6 +81,11 @@ export class PageAllocator {
       adminReserveKbytes: 8192,
       userReserveKbytes: 131072,
       ...opts.sysctl,
+    };
+    const hp = defaultHugetlbPool();
+    this.hugetlb = {
+      sizes: opts.hugetlb?.sizes ?? hp.sizes,
+      freePages: opts.hugetlb?.freePages ?? hp.freePages,
     };
   }
 

@@ -100,8 +100,9 @@ export class PageCache {
   /**
    * Faults page `i` in (allocating a zeroed page if needed) and returns the
    * bytes of its chunk and the byte offset of the page in them. `dirty` marks
-   * the folio dirty (a write(2)-like access; writes through a mapping only
-   * dirty the PTE, see Vma.filePtes, and the folio when that PTE is zapped).
+   * the folio dirty: a write(2)-like access, or a write fault through a
+   * shared mapping (fault_dirty_shared_page); the PTE's own dirty bit lives
+   * in Vma.filePtes and is folded into the folio when the PTE is zapped.
    */
   faultIn(i: number, dirty = false): { bytes: Uint8Array; offset: number } {
     this.check(i);

@@ -89,6 +89,15 @@ export interface MappedFile {
   readonly writable?: boolean;
   /** Whether the file was opened for reading (FMODE_READ); default true. */
   readonly readable?: boolean;
+  /**
+   * For a hugetlbfs file (is_file_hugepages()): its huge page size in bytes
+   * (huge_page_size(hstate_file())); absent or 0 for any other file. The mm
+   * then follows hugetlbfs: huge-page-aligned placement
+   * (hugetlb_get_unmapped_area), VM_HUGETLB | VM_DONTEXPAND on the VMA
+   * (hugetlbfs_file_mmap), splits only on huge page boundaries
+   * (hugetlb_vm_op_split), no mremap growth. See hugetlb.ts.
+   */
+  readonly hugePageSize?: number;
   /** get_file(): a VMA (or another holder) took a reference. */
   get?(): void;
   /** fput(): a reference was dropped. */
@@ -111,6 +120,98 @@ export class AnonPage {
   lazyFree = false;
   constructor(data?: Uint8Array) {
     this.data = data ?? new Uint8Array(PAGE_SIZE);
+  }
+}
+
+/**
+ * A set of linear page indexes kept as sorted, disjoint, non-adjacent
+ * half-open ranges: guard-region markers (MADV_GUARD_INSTALL) may cover a
+ * whole 1 TiB mapping, far too many pages for one entry each.
+ */
+export class PageRangeSet {
+  /** Range starts, ascending. */
+  private lo: number[] = [];
+  /** Range ends (exclusive), parallel to lo. */
+  private hi: number[] = [];
+
+  /** Number of pages in the set. */
+  get size(): number {
+    let n = 0;
+    for (let i = 0; i < this.lo.length; i++) n += this.hi[i]! - this.lo[i]!;
+    return n;
+  }
+
+  /** Index of the first range whose end is above k. */
+  private firstEndAbove(k: number): number {
+    let a = 0, b = this.lo.length;
+    while (a < b) {
+      const m = (a + b) >>> 1;
+      if (this.hi[m]! <= k) a = m + 1; else b = m;
+    }
+    return a;
+  }
+
+  has(k: number): boolean {
+    const i = this.firstEndAbove(k);
+    return i < this.lo.length && this.lo[i]! <= k;
+  }
+
+  /** Whether any page of [lo, hi) is in the set. */
+  intersects(lo: number, hi: number): boolean {
+    if (lo >= hi) return false;
+    const i = this.firstEndAbove(lo);
+    return i < this.lo.length && this.lo[i]! < hi;
+  }
+
+  /** Adds [lo, hi), merging with touching ranges. */
+  addRange(lo: number, hi: number): void {
+    if (lo >= hi) return;
+    // Ranges ending at or after lo (touching counts) up to those starting at or before hi.
+    const i = this.firstEndAbove(lo - 1);
+    let j = i;
+    while (j < this.lo.length && this.lo[j]! <= hi) j++;
+    if (i < j) {
+      lo = Math.min(lo, this.lo[i]!);
+      hi = Math.max(hi, this.hi[j - 1]!);
+    }
+    this.lo.splice(i, j - i, lo);
+    this.hi.splice(i, j - i, hi);
+  }
+
+  /** Removes [lo, hi). */
+  deleteRange(lo: number, hi: number): void {
+    if (lo >= hi) return;
+    const i = this.firstEndAbove(lo);
+    let j = i;
+    while (j < this.lo.length && this.lo[j]! < hi) j++;
+    if (i === j) return;
+    const keepLo: number[] = [], keepHi: number[] = [];
+    if (this.lo[i]! < lo) { keepLo.push(this.lo[i]!); keepHi.push(lo); }
+    if (this.hi[j - 1]! > hi) { keepLo.push(hi); keepHi.push(this.hi[j - 1]!); }
+    this.lo.splice(i, j - i, ...keepLo);
+    this.hi.splice(i, j - i, ...keepHi);
+  }
+
+  /** The ranges of the set clipped to [lo, hi), in order. */
+  rangesIn(lo: number, hi: number): [number, number][] {
+    const out: [number, number][] = [];
+    for (let i = this.firstEndAbove(lo); i < this.lo.length && this.lo[i]! < hi; i++) {
+      out.push([Math.max(lo, this.lo[i]!), Math.min(hi, this.hi[i]!)]);
+    }
+    return out;
+  }
+
+  /** Moves the pages of [lo, hi) into `dst`. */
+  moveTo(dst: PageRangeSet, lo: number, hi: number): void {
+    for (const [a, b] of this.rangesIn(lo, hi)) dst.addRange(a, b);
+    this.deleteRange(lo, hi);
+  }
+
+  clone(): PageRangeSet {
+    const c = new PageRangeSet();
+    c.lo = [...this.lo];
+    c.hi = [...this.hi];
+    return c;
   }
 }
 
@@ -138,8 +239,8 @@ export class Vma {
    * (= linear page index); the value is the PTE's dirty bit.
    */
   filePtes: Map<number, boolean> | null = null;
-  /** Guard-region markers (MADV_GUARD_INSTALL), keyed by linear page index. */
-  guards: Set<number> | null = null;
+  /** Guard-region markers (MADV_GUARD_INSTALL), by linear page index. */
+  guards: PageRangeSet | null = null;
   /** Tree links (maintained by VmaTree). */
   prev: Vma | null = null;
   next: Vma | null = null;

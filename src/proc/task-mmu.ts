@@ -5,6 +5,7 @@
  */
 import { PAGE_SIZE } from '../abi/constants.js';
 import type { AddressSpace } from '../mm/address-space.js';
+import { vmaKernelPageSize } from '../mm/hugetlb.js';
 import {
   VM_EXEC, VM_LOCKED, VM_MAYSHARE, VM_READ, VM_WRITE, type Vma,
 } from '../mm/vma.js';
@@ -77,8 +78,10 @@ export function smapsEntry(mm: AddressSpace, vma: Vma): string {
   const s = mm.smaps(vma);
   let out = mapsLine(mm, vma) + '\n';
   out += kb('Size', vma.end - vma.start);
-  out += kb('KernelPageSize', PAGE_SIZE);
-  out += kb('MMUPageSize', PAGE_SIZE);
+  // vma_kernel_pagesize() / vma_mmu_pagesize(): the huge page size of a hugetlb VMA.
+  const pageSize = vmaKernelPageSize(vma);
+  out += kb('KernelPageSize', pageSize);
+  out += kb('MMUPageSize', pageSize);
   out += kb('Rss', s.rss);
   out += kb('Pss', s.pss);
   out += kb('Pss_Dirty', s.pssDirty);

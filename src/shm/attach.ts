@@ -82,6 +82,13 @@ export class ShmAttachFile implements MappedFile {
   get path() { return this.base.path; }
   get dev() { return this.base.dev; }
   get ino() { return this.base.ino; }
+  /**
+   * The segment file's huge page size for SHM_HUGETLB (0 otherwise): the
+   * attach file then uses shm_file_operations_huge, whose
+   * get_unmapped_area and the VMA's may_split (shm_may_split) forward to
+   * hugetlbfs, and its mmap (shm_mmap) to hugetlbfs_file_mmap.
+   */
+  get hugePageSize() { return this.base.hugePageSize; }
   readonly readable = true;
 
   get(): void {

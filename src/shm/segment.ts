@@ -5,6 +5,7 @@
 import { KernIpcPerm } from '../ipc/perm.js';
 import { PageCache } from '../mm/page-cache.js';
 import type { PageAllocator } from '../mm/page-allocator.js';
+import { hugetlbfsDev } from '../mm/hugetlb.js';
 import { PAGE_SIZE } from '../abi/constants.js';
 import type { Ucounts } from '../auth/ucounts.js';
 import type { ShmNamespace } from './namespace.js';
@@ -12,7 +13,7 @@ import type { ShmTask } from './task.js';
 
 /** The anonymous device of the internal shm mount (observed 00:01 on Linux). */
 export const SHMEM_DEV = '00:01';
-/** The hugetlbfs internal mount's device (observed 00:11). */
+/** The device of the default (2 MiB) hstate's internal hugetlbfs mount (observed 00:11). */
 export const HUGETLB_DEV = '00:11';
 
 /** Pages needed for `bytes` (rounding up), as a number; bytes < 2^63 here. */
@@ -32,6 +33,8 @@ export class ShmFile {
   /** Set while SHM_LOCKed (shmem info->flags VM_LOCKED). */
   locked = false;
   ino = 0;
+  /** The maps device column: "00:01", or the hugetlbfs mount of the huge page size. */
+  readonly dev: string;
 
   constructor(
     allocator: PageAllocator,
@@ -48,6 +51,9 @@ export class ShmFile {
     // A hugetlb file with an empty pool can never get a page: every touch is
     // SIGBUS (hugetlb_no_page() fails to allocate).
     this.cache = new PageCache(allocator, hugePageSize ? 0 : this.sizePages);
+    // Each hstate has its own internal hugetlbfs mount (00:11 for 2 MiB,
+    // 00:12 for 1 GiB, observed).
+    this.dev = hugePageSize ? hugetlbfsDev(allocator.hugetlb, hugePageSize) : SHMEM_DEV;
   }
 
   get isHugetlb(): boolean {
@@ -57,10 +63,6 @@ export class ShmFile {
   /** The maps column: "/SYSV%08x (deleted)". */
   get path(): string {
     return `/${this.name} (deleted)`;
-  }
-
-  get dev(): string {
-    return this.isHugetlb ? HUGETLB_DEV : SHMEM_DEV;
   }
 }
 
