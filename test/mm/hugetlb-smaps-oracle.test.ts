@@ -13,14 +13,14 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { ensureOracle, OracleUnavailableError } from '../../src/oracle/build.js';
 import { OracleBackend } from '../../src/oracle/oracle-backend.js';
 import { ModelBackend } from '../../src/scenario/model-backend.js';
-import type { Backend, SysResult } from '../../src/scenario/backend.js';
+import type { Backend } from '../../src/scenario/backend.js';
 import {
   IPC_CREAT, MAP_ANONYMOUS, MAP_FIXED, MAP_HUGETLB, MAP_NORESERVE, MAP_PRIVATE, MAP_SHARED, PROT_READ,
   PROT_WRITE, SHM_HUGETLB, SHM_NORESERVE, SHM_RDONLY,
 } from '../../src/abi/constants.js';
+import { oracleUnavailable, ok } from '../helpers/oracle.js';
 
 const PAGE = 4096n;
 const RW = PROT_READ | PROT_WRITE;
@@ -28,18 +28,8 @@ const RW = PROT_READ | PROT_WRITE;
 let skip: string | false = false;
 
 before(async () => {
-  try {
-    await ensureOracle();
-  } catch (e) {
-    if (e instanceof OracleUnavailableError) skip = e.message;
-    else throw e;
-  }
+  skip = await oracleUnavailable();
 });
-
-function ok<T>(r: SysResult<T>, what: string): T {
-  if (!r.ok) assert.fail(`${what}: errno ${r.errno}`);
-  return r.value;
-}
 
 /** smaps entries of the VMAs meeting [lo, hi), with run-dependent inodes replaced. */
 function entries(text: string, lo: bigint, hi: bigint): string[][] {

@@ -15,32 +15,22 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { ensureOracle, OracleUnavailableError } from '../../src/oracle/build.js';
 import { OracleBackend } from '../../src/oracle/oracle-backend.js';
 import { ModelBackend } from '../../src/scenario/model-backend.js';
-import type { Backend, SysResult } from '../../src/scenario/backend.js';
+import type { Backend } from '../../src/scenario/backend.js';
 import {
   IPC_CREAT, IPC_PRIVATE, IPC_RMID, MAP_ANONYMOUS, MAP_SHARED, PROT_READ, PROT_WRITE, SHM_EXEC,
   SHM_LOCK, SHM_RDONLY,
 } from '../../src/abi/constants.js';
+import { oracleUnavailable, ok } from '../helpers/oracle.js';
 
 const PAGE = 4096n;
 
 let skip: string | false = false;
 
 before(async () => {
-  try {
-    await ensureOracle();
-  } catch (e) {
-    if (e instanceof OracleUnavailableError) skip = e.message;
-    else throw e;
-  }
+  skip = await oracleUnavailable();
 });
-
-function ok<T>(r: SysResult<T>, what: string): T {
-  if (!r.ok) assert.fail(`${what}: errno ${r.errno}`);
-  return r.value;
-}
 
 interface Observed {
   /** Normalised smaps entries of p0 and p1, SysV and /dev/zero VMAs only. */
