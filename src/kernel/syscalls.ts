@@ -7,7 +7,7 @@
 import { Errno } from '../abi/errno.js';
 import { Capability, MAP_ANONYMOUS, PAGE_SIZE, RLIMIT_MEMLOCK, TASK_SIZE } from '../abi/constants.js';
 import { nsCapable } from '../auth/capability.js';
-import { setgroups, setresgid, setresuid, prctlSetKeepCaps, capset } from '../auth/setid.js';
+import { setgroups, setresgid, setresuid, prctlSetKeepCaps, capset, unshareUserNs } from '../auth/setid.js';
 import { shmget, shmat, shmdt, shmctl, bufferOf, type UserBuffer } from '../shm/index.js';
 /** A faulting access: the signal and the offset of the faulting byte from the start. */
 export interface AccessFault { signal: 'SIGSEGV' | 'SIGBUS'; offset: bigint }
@@ -27,6 +27,7 @@ function concat(parts: Uint8Array[]): Uint8Array {
 import type { Process } from './process.js';
 
 export const CLONE_NEWIPC = 0x08000000;
+export const CLONE_NEWUSER = 0x10000000;
 export const PR_SET_KEEPCAPS = 8;
 export const PR_GET_KEEPCAPS = 7;
 
@@ -192,15 +193,25 @@ export class RawSyscalls {
     return 0;
   }
 
-  /** unshare(2): only CLONE_NEWIPC is modelled; other flags are EINVAL. */
+  /**
+   * unshare(2) (kernel/fork.c ksys_unshare): CLONE_NEWUSER (unshare_userns:
+   * the caller gets every capability in the new namespace) and CLONE_NEWIPC
+   * (copy_ipcs: CAP_SYS_ADMIN in the caller's, possibly new, user namespace),
+   * the user namespace first. Other namespace flags are not modelled: EINVAL.
+   */
   unshare(flags: number): number {
     if (!this.alive) return -Errno.ESRCH;
     const f = int(flags);
-    if (f & ~CLONE_NEWIPC) return -Errno.EINVAL;
-    if (!(f & CLONE_NEWIPC)) return 0;
-    // create_new_namespaces() -> copy_ipcs(): CAP_SYS_ADMIN in the user namespace.
-    if (!nsCapable(this.p.cred, this.p.cred.userNs, Capability.CAP_SYS_ADMIN)) return -Errno.EPERM;
-    this.p.kernel.unshareIpc(this.p);
+    if (f & ~(CLONE_NEWIPC | CLONE_NEWUSER)) return -Errno.EINVAL;
+    let cred = this.p.cred;
+    if (f & CLONE_NEWUSER) {
+      const next = unshareUserNs(cred);
+      if (typeof next === 'number') return next;
+      cred = next;
+    }
+    if ((f & CLONE_NEWIPC) && !nsCapable(cred, cred.userNs, Capability.CAP_SYS_ADMIN)) return -Errno.EPERM;
+    this.p.cred = cred;
+    if (f & CLONE_NEWIPC) this.p.kernel.unshareIpc(this.p);
     return 0;
   }
 

@@ -11,6 +11,7 @@ import type { Kernel } from '../kernel/kernel.js';
 import type { Process } from '../kernel/process.js';
 import { isIpcSysctl, sysctlAccess, sysctlRead, sysctlWrite } from '../kernel/sysctl.js';
 import { sysvipcShm } from './sysvipc.js';
+import { showIdMap, showSetgroups, writeIdMapFile, writeSetgroupsFile } from './userns-files.js';
 import { procPidStatus } from './status.js';
 import { formatMaps, formatSmaps, formatStatm, formatStatusMemory } from './task-mmu.js';
 import { procPidStat } from './stat.js';
@@ -34,6 +35,9 @@ const PID_FILES: Record<string, (p: Process, reader: Process) => string> = {
   cmdline: (p) => p.argv.map((a) => a + '\0').join(''),
   environ: (p) => p.env.map((a) => a + '\0').join(''),
   oom_score_adj: (p) => `${p.oomScoreAdj}\n`,
+  uid_map: (p, reader) => showIdMap(p, reader, 'uid'),
+  gid_map: (p, reader) => showIdMap(p, reader, 'gid'),
+  setgroups: (p) => showSetgroups(p),
 };
 
 /**
@@ -102,6 +106,13 @@ export class ProcFs {
       const name = parts[2]!;
       if (!(sysctlAccess(writer.shmNs, name, writer.cred) & MAY_WRITE)) return fail(Errno.EACCES);
       const r = sysctlWrite(writer.shmNs, name, text);
+      return r < 0 ? fail(-r) : ok(0);
+    }
+    if (parts.length === 2 && ['uid_map', 'gid_map', 'setgroups'].includes(parts[1]!)) {
+      const p = this.task(parts[0]!, writer);
+      if (!p) return fail(Errno.ENOENT);
+      const r = parts[1] === 'setgroups' ? writeSetgroupsFile(p, writer, text)
+        : writeIdMapFile(p, writer, parts[1] === 'uid_map' ? 'uid' : 'gid', text);
       return r < 0 ? fail(-r) : ok(0);
     }
     if (parts.length === 2 && parts[1] === 'oom_score_adj') {
