@@ -117,7 +117,7 @@ test('ksys_unshare: CLONE_NEWIPC needs CAP_SYS_ADMIN; other flags are EINVAL; 0 
   const ns = p.ipcNs;
   assert.equal(p.sys.unshare(0), 0);
   assert.equal(p.ipcNs, ns);
-  assert.equal(p.sys.unshare(0x10000000), -Errno.EINVAL, 'CLONE_NEWUSER is not modelled');
+  assert.equal(p.sys.unshare(0x40000000), -Errno.EINVAL, 'CLONE_NEWNET is not modelled');
   assert.equal(p.sys.unshare(CLONE_NEWIPC | 0x20000), -Errno.EINVAL);
   assert.equal(p.ipcNs, ns);
   // Dropping every capability: EPERM, namespace unchanged.
