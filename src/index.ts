@@ -4,15 +4,38 @@
  * and constants a caller needs.
  */
 import { Kernel as CoreKernel, type KernelOptions } from './kernel/kernel.js';
+import type { Process } from './kernel/process.js';
 import { ProcFs } from './proc/procfs.js';
+import {
+  existingRuntimeOf, shutdownWorkers, spawnWorker, type SpawnWorkerOptions, type WorkerHandle,
+} from './runtime/kernel-runtime.js';
 
-/** A kernel with its procfs mounted at `kernel.proc`. */
+/** A kernel with its procfs mounted at `kernel.proc`, and worker-thread processes. */
 export class Kernel extends CoreKernel {
   readonly proc: ProcFs;
 
   constructor(opts: KernelOptions = {}) {
     super(opts);
     this.proc = new ProcFs(this);
+  }
+
+  /**
+   * Runs the default export `main(os)` of a module on a worker thread, as a
+   * new process (or a fork of `opts.parent`). See src/runtime.
+   */
+  spawnWorker(moduleUrl: string | URL, opts: SpawnWorkerOptions = {}): WorkerHandle {
+    return spawnWorker(this, moduleUrl, opts);
+  }
+
+  /** Ends every worker process and waits until their threads are gone. */
+  shutdownWorkers(): Promise<void> {
+    return shutdownWorkers(this);
+  }
+
+  /** do_exit(); a worker process's thread is stopped as well. */
+  override exit(p: Process, code = 0): void {
+    super.exit(p, code);
+    existingRuntimeOf(this)?.onProcessExit(p);
   }
 }
 
@@ -25,3 +48,8 @@ export { SysError } from './abi/sys-error.js';
 export { Errno, errnoName } from './abi/errno.js';
 export * as constants from './abi/constants.js';
 export { dispatch as syscall, SYS } from './kernel/syscall-table.js';
+export {
+  spawnWorker, shutdownWorkers, runtimeOf, viewOf, resolveSharedRange, futexConstants,
+  type SpawnWorkerOptions, type WorkerExit, type WorkerHandle, type GuestOs, type GuestSyscalls, type GuestMemory,
+  type GuestViewOptions, type FutexOptions,
+} from './runtime/index.js';

@@ -1,0 +1,2 @@
+/** Guest without a default export (the runtime must say so). */
+export const notMain = 1;
