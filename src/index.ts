@@ -4,10 +4,9 @@
  * and constants a caller needs.
  */
 import { Kernel as CoreKernel, type KernelOptions } from './kernel/kernel.js';
-import type { Process } from './kernel/process.js';
 import { ProcFs } from './proc/procfs.js';
 import {
-  existingRuntimeOf, shutdownWorkers, spawnWorker, type SpawnWorkerOptions, type WorkerHandle,
+  shutdownWorkers, spawnWorker, type SpawnWorkerOptions, type WorkerHandle,
 } from './runtime/kernel-runtime.js';
 
 /** A kernel with its procfs mounted at `kernel.proc`, and worker-thread processes. */
@@ -30,12 +29,6 @@ export class Kernel extends CoreKernel {
   /** Ends every worker process and waits until their threads are gone. */
   shutdownWorkers(): Promise<void> {
     return shutdownWorkers(this);
-  }
-
-  /** do_exit(); a worker process's thread is stopped as well. */
-  override exit(p: Process, code = 0): void {
-    super.exit(p, code);
-    existingRuntimeOf(this)?.onProcessExit(p);
   }
 }
 

@@ -130,6 +130,16 @@ export class Kernel implements ShmKernelContext {
     p.mm.teardown(p);
     exitShm(p);
     p.ipcNs.put();
+    for (const fn of this.exitNotifiers) fn(p);
+  }
+
+  /** Called after every process exit, whoever caused it (the worker runtime stops the thread). */
+  private readonly exitNotifiers = new Set<(p: Process) => void>();
+
+  /** Registers an exit notifier; returns its removal. */
+  onExit(fn: (p: Process) => void): () => void {
+    this.exitNotifiers.add(fn);
+    return () => this.exitNotifiers.delete(fn);
   }
 
   /**

@@ -204,8 +204,9 @@ const runtimes = new WeakMap<Kernel, WorkerRuntime>();
 export function runtimeOf(kernel: Kernel): WorkerRuntime {
   let rt = runtimes.get(kernel);
   if (!rt) {
-    rt = new WorkerRuntime(kernel);
-    runtimes.set(kernel, rt);
+    const created = new WorkerRuntime(kernel);
+    kernel.onExit((p) => created.onProcessExit(p));
+    runtimes.set(kernel, (rt = created));
   }
   return rt;
 }
