@@ -34,8 +34,15 @@ function decodeStat(b: Uint8Array): ShmidDs {
   return { ...d, atime: Number(d.atime), dtime: Number(d.dtime), ctime: Number(d.ctime), nattch: Number(d.nattch) };
 }
 
+/**
+ * The raw calls the typed API is built on: what a RawSyscalls has, and what a
+ * worker's guest system-call proxy provides too.
+ */
+export type RawLayer = Pick<RawSyscalls,
+  'shmget' | 'shmat' | 'shmdt' | 'shmctl' | 'mmap' | 'munmap' | 'mprotect' | 'mremap' | 'madvise' | 'read' | 'write' | 'fill'>;
+
 export abstract class ProcessApi {
-  protected abstract get raw(): RawSyscalls;
+  protected abstract get raw(): RawLayer;
 
   /** shmget(2): the segment id. */
   shmget(key: number, size: U64Arg, flags = 0): number {

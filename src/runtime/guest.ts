@@ -20,8 +20,8 @@ import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { Errno } from '../abi/errno.js';
 import { SysError } from '../abi/sys-error.js';
 import { TASK_SIZE } from '../abi/constants.js';
-import { ProcessApi } from '../kernel/process-api.js';
-import type { AccessFault, AccessResult, RawSyscalls, U64Arg } from '../kernel/syscalls.js';
+import { ProcessApi, type RawLayer } from '../kernel/process-api.js';
+import type { AccessFault, AccessResult, U64Arg } from '../kernel/syscalls.js';
 import {
   FUTEX_BITSET_MATCH_ANY, FUTEX_CLOCK_REALTIME, FUTEX_CMD_MASK, FUTEX_PRIVATE_FLAG, FUTEX_WAIT, FUTEX_WAIT_BITSET,
   FUTEX_WAKE, FUTEX_WAKE_BITSET, futexCmdHasTimeout, futexDecode, monotonicNs, remainingNs, wakeLimit, type FutexTimeout,
@@ -460,9 +460,8 @@ export class GuestOs extends ProcessApi {
     this.env = Object.freeze(env);
   }
 
-  protected get raw(): RawSyscalls {
-    const raw: RawSyscallsLike = this.sys;
-    return raw as unknown as RawSyscalls;
+  protected get raw(): RawLayer {
+    return this.sys;
   }
 
   /** The raw futex(2) (see GuestSyscalls.futex). */
