@@ -18,11 +18,14 @@ commands:
       --oracle                 also re-run the live oracle and list goldens this kernel no longer matches
       --verbose                print every failing script's full diff position
   tour                         run the built-in tour on the model
+  demo [--seconds S] [--consumers N] [--size BYTES] [--message BYTES]
+                               a producer and N consumer worker processes stream messages through
+                               one segment found by key (ring buffer, futexes); defaults 5 s, 2, 1M, 256
   ipcs|ipcrm|ipcmk [--scenario FILE.scn [--as PROC]] [--] ARGS
                                util-linux's tools over the model (after running FILE on it, as PROC)
   help                         this text
 
-exit status: 0 ok, 1 conformance failures, 2 script error or bad usage, 3 environment error`;
+exit status: 0 ok, 1 conformance failures (demo: a failed check), 2 script error or bad usage, 3 environment error`;
 
 async function runCommand(files: string[], kind: BackendKind): Promise<number> {
   if (files.length === 0) {
@@ -62,6 +65,10 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'ipcs' || command === 'ipcrm' || command === 'ipcmk') {
     const t = await import('../tools/cli.js');
     return command === 'ipcs' ? t.ipcsCommand(rest) : command === 'ipcrm' ? t.ipcrmCommand(rest) : t.ipcmkCommand(rest);
+  }
+  if (command === 'demo') {
+    const { demoCommand } = await import('../demo/demo.js');
+    return demoCommand(rest);
   }
   let parsed;
   try {
