@@ -9,19 +9,23 @@ export const SHMID64_DS_SIZE = 112;
 export const SHMINFO64_SIZE = 72;
 export const SHM_INFO_SIZE = 48;
 
-/** struct shmid64_ds (with its struct ipc64_perm), field by field. */
-export interface ShmidDs {
+/** struct ipc64_perm as the kernel fills it for a reader. */
+export interface Ipc64Perm {
   /** key_t, signed. */
   key: number;
-  /** uid_t/gid_t as seen by the caller. */
+  /** uid_t/gid_t as seen by the reader (unmapped ids read as 65534). */
   uid: number;
   gid: number;
   cuid: number;
   cgid: number;
-  /** Permission bits plus SHM_DEST/SHM_LOCKED. */
+  /** Permission bits plus the object type's high bits (shm: SHM_DEST, SHM_LOCKED). */
   mode: number;
   /** unsigned short __seq. */
   seq: number;
+}
+
+/** struct shmid64_ds, field by field. */
+export interface ShmidDs extends Ipc64Perm {
   segsz: bigint;
   /** Seconds since the epoch; 0 = never. */
   atime: bigint;

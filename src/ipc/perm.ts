@@ -5,6 +5,7 @@
  */
 import { Capability } from '../abi/constants.js';
 import { Errno } from '../abi/errno.js';
+import type { Ipc64Perm } from '../abi/structs.js';
 import { nsCapable } from '../auth/capability.js';
 import { inGroupP, type Credentials } from '../auth/cred.js';
 import {
@@ -104,20 +105,7 @@ export function ipcUpdatePerm(obj: KernIpcPerm, uid: number, gid: number, mode: 
   return 0;
 }
 
-/** struct ipc64_perm as the kernel fills it (x86_64; see spec §10.1 for the layout). */
-export interface Ipc64Perm {
-  /** key_t (signed 32-bit). */
-  key: number;
-  /** uid_t values as seen by the reader (unmapped -> 65534). */
-  uid: number;
-  gid: number;
-  cuid: number;
-  cgid: number;
-  /** The object's mode including type-specific high bits. */
-  mode: number;
-  /** unsigned short __seq. */
-  seq: number;
-}
+export type { Ipc64Perm } from '../abi/structs.js';
 
 /**
  * ipc/util.c kernel_to_ipc64_perm(): ids translated into the reader's user

@@ -96,7 +96,7 @@ async function run(b: Backend): Promise<Observed> {
 }
 
 test('smaps of hugetlb VMAs and of shared pages dirtied through another mapping: the model agrees with Linux', async (t) => {
-  if (skip) return t.skip(skip);
+  if (skip) assert.fail(`the oracle cannot run here: ${skip}`);
 
   const linux = await run(new OracleBackend({ quiet: true }));
   const model = await run(new ModelBackend());

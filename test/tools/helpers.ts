@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import { IPC_STAT } from '../../src/abi/constants.js';
 import { SHMID64_DS_SIZE, encodeIpcSet } from '../../src/abi/structs.js';
-import { ensureOracle, OracleUnavailableError } from '../../src/oracle/build.js';
 import { OracleBackend } from '../../src/oracle/oracle-backend.js';
 import type { Backend, ProcHandle, SysResult } from '../../src/scenario/backend.js';
 import { ModelBackend } from '../../src/scenario/model-backend.js';
@@ -18,16 +17,8 @@ import { ipcs } from '../../src/tools/ipcs.js';
 import { ctimeUtc } from '../../src/tools/libc.js';
 import type { ToolResult } from '../../src/tools/process.js';
 
-/** Why the oracle cannot run here, or false. */
-export async function oracleSkip(): Promise<string | false> {
-  try {
-    await ensureOracle();
-    return false;
-  } catch (e) {
-    if (e instanceof OracleUnavailableError) return e.message;
-    throw e;
-  }
-}
+/** Why the oracle cannot run here, or false (the differential tests then fail with it). */
+export { oracleUnavailable as oracleSkip } from '../helpers/oracle.js';
 
 export function ok<T>(r: SysResult<T>): T {
   if (!r.ok) assert.fail(`expected success, got errno ${r.errno}`);
