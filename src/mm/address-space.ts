@@ -1870,10 +1870,14 @@ export class AddressSpace {
     child.startStack = this.startStack;
     child.hiwaterVm = this.hiwaterVm;
     child.hiwaterRss = this.hiwaterRss;
-    for (const mp of this.tree) {
+    // The copies, in address order: linked into the child's tree in one
+    // O(n) pass at the end (or before the teardown of a failed fork).
+    const copies: Vma[] = [];
+    for (let mp = this.tree.first; mp; mp = mp.next) {
       if (mp.flags & VM_DONTCOPY) continue;
       if (mp.flags & VM_ACCOUNT) {
         if (this.allocator.vmEnoughMemory(mp.pages, caller.capable(CAP_SYS_ADMIN), this.totalVmPages())) {
+          child.tree.buildSorted(copies);
           child.teardown(caller);
           return ENOMEM;
         }
@@ -1881,7 +1885,7 @@ export class AddressSpace {
       const t = new Vma(mp.start, mp.end, mp.flags & ~VM_LOCKED_MASK, mp.pgoff, mp.file);
       const wipe = (mp.flags & VM_WIPEONFORK) !== 0;
       if (!wipe && mp.anonVma) { t.anonVma = new AnonVma(); t.anonForked = true; }
-      child.tree.insert(t);
+      copies.push(t);
       if (t.file) t.file.get?.();
       if (t.file?.vmOps) t.file.vmOps.open(t, caller);
       child.registerMapper(t);
@@ -1899,6 +1903,7 @@ export class AddressSpace {
 
       }
     }
+    child.tree.buildSorted(copies);
     return child;
   }
 
@@ -1919,9 +1924,10 @@ export class AddressSpace {
     for (const v of all) {
       if (v.flags & VM_ACCOUNT) accounted += v.pages;
       if (v.file?.vmOps) v.file.vmOps.close(v, caller);
-      this.tree.remove(v);
       this.freeVma(v);
     }
+    // remove_vma() of every VMA: the tree goes as a whole.
+    this.tree.clear();
     if (accounted) this.allocator.unacctMemory(accounted);
     this.lockedVm = 0;
     this.dead = true;

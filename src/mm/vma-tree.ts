@@ -162,6 +162,55 @@ export class VmaTree {
     if (next) next.prev = vma; else this.last = vma;
   }
 
+  /**
+   * Links VMAs sorted by address (non-overlapping) into an empty tree in
+   * O(n): dup_mmap() copies a whole address space in order, where n
+   * insertions would cost O(n log n) with a split and a merge each. The
+   * treap is built as a Cartesian tree over the priorities (a stack holds
+   * its right spine), then augmented bottom-up.
+   */
+  buildSorted(vmas: readonly Vma[]): void {
+    if (this.nodes.size !== 0) throw new Error('VmaTree: buildSorted on a non-empty tree');
+    const spine: Node[] = [];
+    let prev: Vma | null = null;
+    for (const vma of vmas) {
+      if (!(vma.start < vma.end)) throw new Error(`VmaTree: empty VMA ${vma}`);
+      if (prev && prev.end > vma.start) throw new Error(`VmaTree: ${vma} overlaps or precedes ${prev}`);
+      if (this.nodes.has(vma)) throw new Error('VmaTree: VMA inserted twice');
+      const node = new Node(vma, rand());
+      let below: Node | null = null;
+      while (spine.length && spine[spine.length - 1]!.prio < node.prio) below = spine.pop()!;
+      node.left = below;
+      if (spine.length) spine[spine.length - 1]!.right = node;
+      spine.push(node);
+      this.nodes.set(vma, node);
+      this.totalBytes += vma.end - vma.start;
+      vma.prev = prev;
+      vma.next = null;
+      if (prev) prev.next = vma; else this.first = vma;
+      prev = vma;
+    }
+    this.last = prev;
+    this.root = spine[0] ?? null;
+    const augment = (n: Node | null): void => {
+      if (!n) return;
+      augment(n.left);
+      augment(n.right);
+      pull(n);
+    };
+    augment(this.root);
+  }
+
+  /** Unlinks every VMA at once (exit_mmap: the whole tree goes). */
+  clear(): void {
+    for (const vma of this.nodes.keys()) vma.prev = vma.next = null;
+    for (const node of this.nodes.values()) node.left = node.right = null;
+    this.nodes.clear();
+    this.root = null;
+    this.first = this.last = null;
+    this.totalBytes = 0;
+  }
+
   /** Removes a VMA. */
   remove(vma: Vma): void {
     const node = this.nodes.get(vma);
@@ -223,7 +272,11 @@ export class VmaTree {
     }
   }
 
-  toArray(): Vma[] { return [...this]; }
+  toArray(): Vma[] {
+    const out: Vma[] = [];
+    for (let v = this.first; v; v = v.next) out.push(v);
+    return out;
+  }
 
   /**
    * Highest free range of at least `len` bytes inside [low, high)

@@ -4,12 +4,12 @@
  * fs/hugetlbfs/inode.c hugetlb_file_setup().
  */
 import {
-  Capability, PAGE_SIZE, SHM_HUGETLB, SHM_HUGE_MASK, SHM_HUGE_SHIFT, SHM_NORESERVE, SHMMIN,
+  Capability, IPC_CREAT, IPC_EXCL, IPC_PRIVATE, PAGE_SIZE, SHM_HUGETLB, SHM_HUGE_MASK, SHM_HUGE_SHIFT, SHM_NORESERVE, SHMMIN,
 } from '../abi/constants.js';
 import { Errno } from '../abi/errno.js';
 import { inGroupP } from '../auth/cred.js';
 import { capable } from '../auth/capability.js';
-import { ipcget } from '../ipc/util.js';
+import { ipcCheckPerms, ipcget, type IpcOps } from '../ipc/util.js';
 import { S_IRWXUGO } from '../ipc/perm.js';
 import { OVERCOMMIT_ALWAYS, OVERCOMMIT_NEVER } from '../mm/page-allocator.js';
 import { Segment, ShmFile } from './segment.js';
@@ -110,9 +110,25 @@ export function newseg(current: ShmTask, key: number, shmflg: number, size: bigi
   return shp.id;
 }
 
+/** The ipc_ops of a found key: getnew is never called there, and there is no associate hook. */
+const LOOKUP_OPS: IpcOps<Segment> = { getnew: () => -Errno.EINVAL };
+
 /** ksys_shmget(): ipcget() with newseg / shm_more_checks. */
 export function shmget(current: ShmTask, key: number, size: bigint, shmflg: number): number {
   const ns = current.shmNs;
+  key |= 0;
+  shmflg |= 0;
+  // ipcget_public() of a key that exists, exactly as ipcget() does it but
+  // without building the ipc_ops closures on every call: a lookup is the
+  // most frequent shmget (bench: lookup).
+  if (key !== IPC_PRIVATE) {
+    const shp = ns.ids.findKey(key);
+    if (shp !== undefined) {
+      if ((shmflg & IPC_CREAT) !== 0 && (shmflg & IPC_EXCL) !== 0) return -Errno.EEXIST;
+      if (shp.segsz < size) return -Errno.EINVAL; // shm_more_checks()
+      return ipcCheckPerms(ns.userNs, shp, LOOKUP_OPS, shmflg, current.cred);
+    }
+  }
   return ipcget(ns.ids, key, shmflg, {
     getnew: () => newseg(current, key, shmflg, size),
     moreChecks: (shp) => (shp.segsz < size ? -Errno.EINVAL : 0),
