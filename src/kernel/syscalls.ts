@@ -35,11 +35,18 @@ export const PR_GET_KEEPCAPS = 7;
 export type U64Arg = number | bigint;
 
 export function u64(v: U64Arg): bigint {
+  // Fast path: a non-negative safe integer is already its own u64.
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
+  // NaN and infinities have no C value; they convert to 0 rather than throw.
+  if (typeof v === 'number' && !Number.isFinite(v)) return 0n;
   return BigInt.asUintN(64, typeof v === 'bigint' ? v : BigInt(Math.trunc(v)));
 }
 
 /** A C int argument: truncated to 32 bits, two's complement. */
 export function int(v: number | bigint): number {
+  // Fast path: an int that already fits needs no BigInt round trip.
+  if (typeof v === 'number' && (v | 0) === v) return v;
+  if (typeof v === 'number' && !Number.isFinite(v)) return 0;
   return Number(BigInt.asIntN(32, typeof v === 'bigint' ? v : BigInt(Math.trunc(v))));
 }
 

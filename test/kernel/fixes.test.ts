@@ -63,3 +63,12 @@ test('reading a procfs directory is EISDIR', () => {
   }
   assert.deepEqual(k.proc.read('/proc/nope', p), { ok: false, errno: Errno.ENOENT });
 });
+
+test('the raw layer never throws for non-finite numbers: NaN and Infinity convert to 0', () => {
+  const k = new Kernel();
+  const p = k.spawn();
+  assert.equal(p.sys.shmget(0, NaN, 0o600), -Errno.EINVAL); // size 0
+  assert.equal(p.sys.shmat(NaN, Infinity, NaN), p.sys.shmat(0, 0, 0));
+  assert.equal(p.sys.munmap(NaN, -Infinity), -Errno.EINVAL);
+  assert.deepEqual(p.sys.read(NaN, NaN), { data: new Uint8Array(0) });
+});
