@@ -10,13 +10,13 @@
  * source is rebuilt, two checkouts never share a binary, and concurrent
  * builders never see a partial file (build under a private name, rename(2)).
  */
-import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cacheRoot, run } from '../../src/oracle/build.js';
 
 /** bench/native/shmbench.c of this checkout (dist/bench/native/native.js -> ../../../bench/native). */
 export function nativeSourcePath(): string {
@@ -24,21 +24,7 @@ export function nativeSourcePath(): string {
 }
 
 export function nativeCacheRoot(): string {
-  const env = process.env;
-  if (env.BENCH_CACHE_DIR) return path.resolve(env.BENCH_CACHE_DIR);
-  const xdg = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(path.resolve(xdg), 'sysvshm-bench');
-}
-
-interface ExecOutcome { code: number | string | null; stdout: string; stderr: string }
-
-function run(file: string, args: string[]): Promise<ExecOutcome> {
-  return new Promise((resolve) => {
-    execFile(file, args, { encoding: 'utf8', maxBuffer: 1 << 22 }, (err, stdout, stderr) => {
-      const code = err ? ((err as NodeJS.ErrnoException).code ?? 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return cacheRoot('BENCH_CACHE_DIR', 'sysvshm-bench');
 }
 
 /** The native benchmark cannot run here (no compiler, no namespaces, ...). */

@@ -36,17 +36,24 @@ export function oracleSourcePath(): string {
   return fileURLToPath(new URL('../../../oracle/agent.c', import.meta.url));
 }
 
-/** The cache root: ORACLE_CACHE_DIR, else $XDG_CACHE_HOME/sysvshm-oracle, else ~/.cache/sysvshm-oracle. */
-export function oracleCacheRoot(): string {
+/** A cache folder for compiled helpers: $OVERRIDE, else $XDG_CACHE_HOME/NAME, else ~/.cache/NAME. */
+export function cacheRoot(overrideVar: string, name: string): string {
   const env = process.env;
-  if (env.ORACLE_CACHE_DIR) return path.resolve(env.ORACLE_CACHE_DIR);
+  const override = env[overrideVar];
+  if (override) return path.resolve(override);
   const xdg = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(path.resolve(xdg), 'sysvshm-oracle');
+  return path.join(path.resolve(xdg), name);
 }
 
-interface ExecOutcome { code: number | string | null; stdout: string; stderr: string }
+/** The cache root: ORACLE_CACHE_DIR, else $XDG_CACHE_HOME/sysvshm-oracle, else ~/.cache/sysvshm-oracle. */
+export function oracleCacheRoot(): string {
+  return cacheRoot('ORACLE_CACHE_DIR', 'sysvshm-oracle');
+}
 
-function run(file: string, args: string[]): Promise<ExecOutcome> {
+export interface ExecOutcome { code: number | string | null; stdout: string; stderr: string }
+
+/** Runs a program to completion, collecting its output (never rejects). */
+export function run(file: string, args: string[]): Promise<ExecOutcome> {
   return new Promise((resolve) => {
     execFile(file, args, { encoding: 'utf8', maxBuffer: 1 << 22 }, (err, stdout, stderr) => {
       const code = err ? ((err as NodeJS.ErrnoException).code ?? 1) : 0;
