@@ -21,6 +21,7 @@ import { isMainThread } from 'node:worker_threads';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kernel, viewOf, constants as C, type GuestOs } from '../src/index.js';
+import { serveFloor } from './lib/floor.js';
 import { FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_WAKE, FUTEX_WAKE_BITSET } from '../src/runtime/futex-abi.js';
 
 const MiB = 1 << 20;
@@ -135,28 +136,6 @@ export default function main(os: GuestOs): void {
   throw new Error(`unknown role ${role}`);
 }
 
-type WaitAsync = (a: Int32Array, i: number, v: number) => { async: boolean; value: Promise<string> | string };
-const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
-
-/** The kernel thread's side of the floor: answer each bare request, as the runtime does, with waitAsync. */
-function serveFloor(w: Int32Array, index: number): Promise<void> {
-  return new Promise((done) => {
-    const step = (): void => {
-      for (;;) {
-        const v = Atomics.load(w, index);
-        if (v === 3) { done(); return; }
-        if (v === 1) {
-          Atomics.store(w, index, 2);
-          Atomics.notify(w, index, 1);
-          continue;
-        }
-        const r = waitAsync(w, index, v);
-        if (r.async) { void (r.value as Promise<string>).then(step); return; }
-      }
-    };
-    step();
-  });
-}
 
 async function run(): Promise<void> {
   const quick = process.argv.includes('--quick');

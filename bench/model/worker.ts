@@ -10,9 +10,8 @@
  */
 import { Kernel, constants as C, viewOf, type Process, type WorkerHandle } from '../../src/index.js';
 import { CTL_BYTES, MODE, RES, RES_OFFSET, W } from './worker-guest.js';
+import { serveFloor, waitAsync } from '../lib/floor.js';
 
-type WaitAsyncResult = { async: false; value: string } | { async: true; value: Promise<string> };
-const waitAsync = (Atomics as unknown as { waitAsync?(a: Int32Array, i: number, v: number, t?: number): WaitAsyncResult }).waitAsync;
 
 /** Resolves once ctl[index] !== value. */
 async function until(ctl: Int32Array, index: number, value: number, what: string, handles: WorkerHandle[]): Promise<void> {
@@ -25,25 +24,6 @@ async function until(ctl: Int32Array, index: number, value: number, what: string
   }
 }
 
-/** The kernel thread's side of the floor: answers each bare request (1 -> 2) until 3. */
-function serveFloor(w: Int32Array, index: number): Promise<void> {
-  return new Promise((done) => {
-    const step = (): void => {
-      for (;;) {
-        const v = Atomics.load(w, index);
-        if (v === 3) { done(); return; }
-        if (v === 1) {
-          Atomics.store(w, index, 2);
-          Atomics.notify(w, index, 1);
-          continue;
-        }
-        const r = waitAsync!(w, index, v);
-        if (r.async) { void r.value.then(step); return; }
-      }
-    };
-    step();
-  });
-}
 
 interface Group {
   id: number;

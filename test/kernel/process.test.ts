@@ -5,21 +5,21 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Kernel, Errno, SysError, MemoryFault } from '../../src/index.js';
+import { Errno, SysError, MemoryFault } from '../../src/index.js';
 import {
   CAP_FULL_SET, IPC_CREAT, IPC_PRIVATE, MADV_DONTFORK, MAP_ANONYMOUS, MAP_PRIVATE, MREMAP_MAYMOVE,
   PROT_READ, RLIMIT_MEMLOCK, RLIM_INFINITY,
 } from '../../src/abi/constants.js';
 import { makeCredentials } from '../../src/auth/cred.js';
 import { userVmas } from '../helpers/vmas.js';
+import { clockedKernel } from '../helpers/kernel.js';
 
 const PAGE = 4096;
 const CLONE_NEWIPC = 0x08000000;
 
 function setup() {
-  let now = 100;
-  const kernel = new Kernel({ clock: () => now });
-  return { kernel, p: kernel.spawn(), tick: (t: number) => { now = t; } };
+  const { kernel, tick } = clockedKernel(100);
+  return { kernel, p: kernel.spawn(), tick };
 }
 
 test('copy_process: the child shares the parent\'s credentials and IPC namespace and copies its limits', () => {

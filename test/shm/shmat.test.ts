@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Kernel, Errno } from '../../src/index.js';
+import { Errno } from '../../src/index.js';
 import {
   IPC_CREAT, IPC_PRIVATE, IPC_RMID, MAP_ANONYMOUS, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE,
   SHM_EXEC, SHM_RDONLY, SHM_REMAP, SHM_RND, TASK_SIZE,
@@ -13,16 +13,16 @@ import { makeCredentials } from '../../src/auth/cred.js';
 import { ShmAttachFile } from '../../src/shm/attach.js';
 import { VM_MAYWRITE, VM_SHARED, VM_MAYSHARE, VM_WRITE, VM_EXEC, VM_READ } from '../../src/mm/vma.js';
 import { userVmas } from '../helpers/vmas.js';
+import { clockedKernel } from '../helpers/kernel.js';
 
 const PAGE = 4096;
 const X = 0x100000000000;
 
 function setup() {
-  let now = 1000;
-  const kernel = new Kernel({ clock: () => now });
+  const { kernel, tick } = clockedKernel(1000);
   const root = kernel.spawn();
   const nobody = kernel.spawn({ cred: makeCredentials({ uid: 65534, gid: 65534 }) });
-  return { kernel, root, nobody, tick: (t: number) => { now = t; } };
+  return { kernel, root, nobody, tick };
 }
 
 function shmVmas(p: { mm: { vmas(): import('../../src/mm/vma.js').Vma[] } }) {

@@ -5,22 +5,22 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Kernel, Errno } from '../../src/index.js';
+import { Errno } from '../../src/index.js';
 import {
   IPC_64, IPC_CREAT, IPC_INFO, IPC_PRIVATE, IPC_RMID, IPC_SET, IPC_STAT, SHM_DEST, SHM_INFO, SHM_LOCK,
   SHM_LOCKED, SHM_STAT, SHM_STAT_ANY, SHM_UNLOCK,
 } from '../../src/abi/constants.js';
 import { makeCredentials } from '../../src/auth/cred.js';
+import { clockedKernel } from '../helpers/kernel.js';
 
 const PAGE = 4096;
 const SHMMAX = (1n << 64n) - 1n - (1n << 24n);
 
 function setup() {
-  let now = 1000;
-  const kernel = new Kernel({ clock: () => now });
+  const { kernel, tick } = clockedKernel(1000);
   const root = kernel.spawn();
   const nobody = kernel.spawn({ cred: makeCredentials({ uid: 65534, gid: 65534 }) });
-  return { kernel, root, nobody, tick: (t: number) => { now = t; } };
+  return { kernel, root, nobody, tick };
 }
 
 /** A buffer full of 0xaa, so that what the kernel zeroes and what it leaves can be seen. */

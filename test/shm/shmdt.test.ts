@@ -4,23 +4,22 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Kernel, Errno } from '../../src/index.js';
+import { Errno } from '../../src/index.js';
 import {
   IPC_PRIVATE, MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MREMAP_FIXED, MREMAP_MAYMOVE, PROT_READ,
 } from '../../src/abi/constants.js';
 import { ShmAttachFile } from '../../src/shm/attach.js';
 import type { Process } from '../../src/index.js';
 import { userVmas } from '../helpers/vmas.js';
+import { clockedKernel } from '../helpers/kernel.js';
 
 const PAGE = 4096;
 const X = 0x100000000000;
 const Y = 0x200000000000;
 
 function setup() {
-  let now = 1000;
-  const kernel = new Kernel({ clock: () => now });
-  const p = kernel.spawn();
-  return { kernel, p, tick: (t: number) => { now = t; } };
+  const { kernel, tick } = clockedKernel(1000);
+  return { kernel, p: kernel.spawn(), tick };
 }
 
 /** [start offset from X in pages, pages, segment id, pgoff] of every VMA. */
