@@ -9,6 +9,7 @@ import { Capability, MAP_ANONYMOUS, PAGE_SIZE, RLIMIT_MEMLOCK, TASK_SIZE } from 
 import { nsCapable } from '../auth/capability.js';
 import { setgroups, setresgid, setresuid, prctlSetKeepCaps, capset, unshareUserNs } from '../auth/setid.js';
 import { shmget, shmat, shmdt, shmctl, bufferOf, type UserBuffer } from '../shm/index.js';
+import { lowBits, word } from '../abi/word.js';
 /** A faulting access: the signal and the offset of the faulting byte from the start. */
 export interface AccessFault { signal: 'SIGSEGV' | 'SIGBUS'; offset: bigint }
 /** What read/write/fill return: the bytes read before any fault. */
@@ -74,12 +75,12 @@ export class RawSyscalls {
 
   shmat(shmid: number, shmaddr: U64Arg, shmflg: number): number {
     if (!this.alive) return -Errno.ESRCH;
-    return shmat(this.p, int(shmid), u64(shmaddr), int(shmflg));
+    return shmat(this.p, int(shmid), shmaddr, int(shmflg));
   }
 
   shmdt(shmaddr: U64Arg): number {
     if (!this.alive) return -Errno.ESRCH;
-    return shmdt(this.p, u64(shmaddr));
+    return shmdt(this.p, shmaddr);
   }
 
   /**
@@ -101,18 +102,19 @@ export class RawSyscalls {
    */
   mmap(addr: U64Arg, len: U64Arg, prot: number, flags: number, fd = -1, offset: U64Arg = 0): number {
     if (!this.alive) return -Errno.ESRCH;
-    const off = u64(offset);
-    if (off & BigInt(PAGE_SIZE - 1)) return -Errno.EINVAL;
+    const off = word(offset);
+    if (lowBits(off, PAGE_SIZE - 1)) return -Errno.EINVAL;
     if (!(int(flags) & MAP_ANONYMOUS)) {
       void fd;
       return -Errno.EBADF;
     }
-    return this.p.mm.mmap(u64(addr), u64(len), int(prot), int(flags), null, off >> 12n, this.p);
+    const pgoff = typeof off === 'number' ? off / PAGE_SIZE : off >> 12n;
+    return this.p.mm.mmap(addr, len, int(prot), int(flags), null, pgoff, this.p);
   }
 
   munmap(addr: U64Arg, len: U64Arg): number {
     if (!this.alive) return -Errno.ESRCH;
-    return this.p.mm.munmap(u64(addr), u64(len), this.p);
+    return this.p.mm.munmap(addr, len, this.p);
   }
 
   mprotect(addr: U64Arg, len: U64Arg, prot: number): number {

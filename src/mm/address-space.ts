@@ -24,14 +24,15 @@ import {
   PAGE_SIZE, PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_SEM, PROT_WRITE,
   RLIMIT_STACK_DEFAULT, TASK_SIZE,
 } from '../abi/constants.js';
+import { lowBits, word, wordBig, type Word } from '../abi/word.js';
 import type { PageAllocator } from './page-allocator.js';
 import {
   AnonHugetlbFile, fileHugePageSize, hstateSizelog, hugetlbMaySplit, vmaKernelPageSize,
 } from './hugetlb.js';
-import { PageCache, type CacheMapper } from './page-cache.js';
+import { PageCache } from './page-cache.js';
 import { VmaTree } from './vma-tree.js';
 import {
-  AnonPage, AnonVma, PageRangeSet, Vma, vmFlags, type MappedFile, type MmCaller, type VmaOperations,
+  AnonPage, AnonVma, PageRangeSet, Vma, vmFlags, type MappedFile, type MmCaller, type PteOwner, type VmaOperations,
   VM_ACCESS_FLAGS, VM_ACCOUNT, VM_COPY_ON_FORK, VM_DONTCOPY, VM_DONTDUMP, VM_DONTEXPAND,
   VM_EXEC, VM_GROWSDOWN, VM_HUGEPAGE, VM_HUGETLB, VM_IO, VM_LOCKED, VM_LOCKED_MASK,
   VM_LOCKONFAULT, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_MERGEABLE,
@@ -58,6 +59,10 @@ const P4D_SIZE = 512 * PUD_SIZE;
 const STACK_GUARD_GAP = 256 * PAGE;
 const U64 = (1n << 64n) - 1n;
 const TASK_SIZE_N = Number(TASK_SIZE);
+/** MAX_LFS_FILESIZE in pages: the highest file offset a mapping may reach. */
+const MAX_LFS_PAGES = 2 ** 51;
+/** File offsets (pages) up to which do_mmap's number path is exact. */
+const PGOFF_FAST_MAX = 2 ** 40;
 const CAP_IPC_LOCK = Capability.CAP_IPC_LOCK;
 const CAP_SYS_ADMIN = Capability.CAP_SYS_ADMIN;
 const CAP_SYS_RAWIO = Capability.CAP_SYS_RAWIO;
@@ -182,7 +187,7 @@ export interface MmStats {
   pteBytes: number; swapPages: number; mapCount: number;
 }
 
-export class AddressSpace {
+export class AddressSpace implements PteOwner {
   readonly allocator: PageAllocator;
   readonly tree = new VmaTree();
   readonly mmapBase: number;
@@ -200,10 +205,10 @@ export class AddressSpace {
   rssAnon = 0;
   rssShmem = 0;
   private dead = false;
-  /** The rmap entries (i_mmap) of this mm's file VMAs. */
-  private readonly mappers = new Map<Vma, CacheMapper>();
   /** One-entry VMA cache for accesses. */
   private lastVma: Vma | null = null;
+  /** Bytes do_mmap() asks its caller to populate (its *populate out-parameter); 0 otherwise. */
+  private populateLen = 0;
 
   constructor(allocator: PageAllocator, opts: AddressSpaceOptions = {}) {
     this.allocator = allocator;
@@ -309,6 +314,7 @@ export class AddressSpace {
 
   /** zap_page_range_single(): drops the PTEs of [start, end) of a VMA. */
   private zapRange(vma: Vma, start: number, end: number): void {
+    if (!vma.anonPages?.size && !vma.filePtes?.size) return;
     const lo = vma.linear(start);
     const hi = vma.linear(end);
     for (const k of AddressSpace.keysIn(vma.anonPages, lo, hi)) this.removeAnon(vma, k);
@@ -333,24 +339,20 @@ export class AddressSpace {
     }
   }
 
+  /** PteOwner: the file's reverse map drops this VMA's PTEs of file pages [first, last) (zap_page_range_single). */
+  zapFilePtes(vma: Vma, first: number, last: number): void {
+    const lo = Math.max(first, vma.pgoff);
+    const hi = Math.min(last, vma.pgoff + vma.pages);
+    if (lo >= hi) return;
+    for (const k of AddressSpace.keysIn(vma.filePtes, lo, hi)) this.removeFile(vma, k);
+  }
+
   private registerMapper(vma: Vma): void {
-    if (!vma.file) return;
-    const m: CacheMapper = {
-      zapFileRange: (_cache, first, last) => {
-        // Pages [first, last) of the file, as addresses of this VMA.
-        const lo = Math.max(first, vma.pgoff);
-        const hi = Math.min(last, vma.pgoff + vma.pages);
-        if (lo >= hi) return;
-        for (const k of AddressSpace.keysIn(vma.filePtes, lo, hi)) this.removeFile(vma, k);
-      },
-    };
-    this.mappers.set(vma, m);
-    vma.file.cache.addMapper(m);
+    if (vma.file) vma.file.cache.linkMapper(vma, this);
   }
 
   private unregisterMapper(vma: Vma): void {
-    const m = this.mappers.get(vma);
-    if (m) { vma.file!.cache.removeMapper(m); this.mappers.delete(vma); }
+    if (vma.file) vma.file.cache.unlinkMapper(vma);
   }
 
   /** Links a new VMA (vma_link): tree, rmap. */
@@ -648,22 +650,24 @@ export class AddressSpace {
     return 0;
   }
 
-  /** do_vmi_munmap(): validates a raw (start, len) and unmaps. */
-  private doVmiMunmap(start: bigint, len: bigint, caller: MmCaller): number {
-    if ((start & 4095n) !== 0n || start > TASK_SIZE || len > TASK_SIZE - start) return EINVAL;
-    const end = start + pageAlign64(len);
-    if (end === start) return EINVAL;
-    return this.doMunmapRange(Number(start), Number(end), caller);
+  /**
+   * munmap(2) (__vm_munmap -> do_vmi_munmap): an unaligned start, a range
+   * reaching beyond TASK_SIZE or an empty length is EINVAL. A bigint word is
+   * at least 2^53, so always beyond TASK_SIZE.
+   */
+  munmap(addrIn: number | bigint, lenIn: number | bigint, caller: MmCaller): number {
+    const start = word(addrIn);
+    const len = word(lenIn);
+    if (typeof start !== 'number' || typeof len !== 'number') return EINVAL;
+    if (start % PAGE !== 0 || start > TASK_SIZE_N || len > TASK_SIZE_N - start) return EINVAL;
+    if (len === 0) return EINVAL;
+    return this.doMunmapRange(start, start + Math.ceil(len / PAGE) * PAGE, caller);
   }
 
-  /** munmap(2). */
-  munmap(addr: bigint, len: bigint, caller: MmCaller): number {
-    return this.doVmiMunmap(BigInt.asUintN(64, addr), BigInt.asUintN(64, len), caller);
-  }
-
-  /** do_munmap() of exactly [start, end) (shmdt). Returns 0 or a negative errno. */
+  /** do_munmap() of exactly [start, end), page aligned bounds of VMAs (shmdt). Returns 0 or a negative errno. */
   unmapRange(start: number, end: number, caller: MmCaller): number {
-    return this.doVmiMunmap(BigInt(start), BigInt(end - start), caller);
+    if (start % PAGE !== 0 || end % PAGE !== 0 || !(start < end) || end > TASK_SIZE_N) throw new Error(`unmapRange: bad range ${start}-${end}`);
+    return this.doMunmapRange(start, end, caller);
   }
 
   // ------------------------------------------------------------- placement
@@ -825,12 +829,14 @@ export class AddressSpace {
   /**
    * mmap(2) (ksys_mmap_pgoff + vm_mmap_pgoff + do_mmap). `file` is used when
    * MAP_ANONYMOUS is not given (fd -1 without a file gives EBADF); `pgoff` is
-   * the file offset in pages.
+   * the file offset in pages. The 64-bit arguments may be numbers or bigints
+   * (reduced modulo 2^64); see abi/word.ts.
    */
-  mmap(addr: bigint, len: bigint, prot: number, flags: number, file: MappedFile | null, pgoff: bigint, caller: MmCaller): number {
-    addr = BigInt.asUintN(64, addr);
-    len = BigInt.asUintN(64, len);
-    pgoff = BigInt.asUintN(64, pgoff);
+  mmap(addrIn: number | bigint, lenIn: number | bigint, prot: number, flags: number, file: MappedFile | null,
+    pgoffIn: number | bigint, caller: MmCaller): number {
+    const addr = word(addrIn);
+    let len = word(lenIn);
+    const pgoff = word(pgoffIn);
     flags = flags >>> 0;
     prot = prot >>> 0;
     if (flags & MAP_ANONYMOUS) {
@@ -843,17 +849,18 @@ export class AddressSpace {
         const hs = hstateSizelog(this.allocator.hugetlb, (flags >>> MAP_HUGE_SHIFT) & MAP_HUGE_MASK);
         if (!hs) return EINVAL;
         const hsB = BigInt(hs);
-        len = BigInt.asUintN(64, (len + hsB - 1n) & ~(hsB - 1n));
-        file = new AnonHugetlbFile(this.allocator, hs, len > TASK_SIZE ? 0 : Number(len));
+        len = word((wordBig(len) + hsB - 1n) & ~(hsB - 1n));
+        file = new AnonHugetlbFile(this.allocator, hs, typeof len === 'number' && len <= TASK_SIZE_N ? len : 0);
       }
     } else {
       if (!file) return EBADF;
       if (flags & MAP_HUGETLB) return EINVAL;
     }
-    const r = this.doMmap(file, addr, len, prot, flags, 0, pgoff, caller);
-    if (isErr(r.addr)) return r.addr;
-    if (r.populate) this.populate(r.addr, r.addr + r.populate);
-    return r.addr;
+    const a = this.doMmap(file, addr, len, prot, flags, 0, pgoff, caller);
+    if (isErr(a)) return a;
+    const populate = this.populateLen;
+    if (populate) { this.populateLen = 0; this.populate(a, a + populate); }
+    return a;
   }
 
   /**
@@ -861,36 +868,67 @@ export class AddressSpace {
    * an offset that is not page aligned is EINVAL; without MAP_ANONYMOUS the
    * missing file descriptor is EBADF.
    */
-  mmapAnon(addr: bigint, len: bigint, prot: number, flags: number, offset: bigint, caller: MmCaller): number {
-    offset = BigInt.asUintN(64, offset);
-    if (offset & 4095n) return EINVAL;
-    return this.mmap(addr, len, prot, flags, null, offset >> 12n, caller);
+  mmapAnon(addr: number | bigint, len: number | bigint, prot: number, flags: number, offsetIn: number | bigint, caller: MmCaller): number {
+    const offset = word(offsetIn);
+    if (lowBits(offset, PAGE - 1)) return EINVAL;
+    const pgoff = typeof offset === 'number' ? offset / PAGE : word(offset >> 12n);
+    return this.mmap(addr, len, prot, flags, null, pgoff, caller);
   }
 
-  /** do_mmap(). */
-  private doMmap(file: MappedFile | null, addrB: bigint, lenB: bigint, prot: number, flags: number, vmFlagsIn: number, pgoffB: bigint, caller: MmCaller): { addr: number; populate: number } {
-    const fail = (e: number) => ({ addr: e, populate: 0 });
-    if (lenB === 0n) return fail(EINVAL);
+  /**
+   * do_mmap(): the address, or a negative errno. Sets `populateLen` when the
+   * caller must populate (mm_populate) the new range. The arguments are words
+   * (abi/word.ts): the checks where values beyond 2^53 matter (page
+   * alignment overflowing to 0, the file offset overflowing) take BigInt
+   * only for such values; below, everything is a number.
+   */
+  private doMmap(file: MappedFile | null, addrW: Word, lenW: Word, prot: number, flags: number, vmFlagsIn: number, pgoffW: Word, caller: MmCaller): number {
+    if (lenW === 0) return EINVAL;
     if (flags & MAP_FIXED_NOREPLACE) flags |= MAP_FIXED;
-    if (!(flags & MAP_FIXED)) {
-      // round_hint_to_min()
-      addrB &= ~4095n;
-      const minAddr = BigInt(this.allocator.effectiveMmapMinAddr);
-      if (addrB !== 0n && addrB < minAddr) addrB = minAddr;
+    let addr: number, len: number, pgoff: number;
+    /** pgoff + pages > MAX_LFS_FILESIZE pages (file_mmap_ok()). */
+    let fileOverflow: boolean;
+    if (typeof addrW === 'number' && typeof lenW === 'number' && typeof pgoffW === 'number' && pgoffW <= PGOFF_FAST_MAX) {
+      // No value here can overflow: len < 2^53 pages up exactly, pgoff + pages < 2^52.
+      addr = addrW;
+      if (!(flags & MAP_FIXED)) {
+        // round_hint_to_min()
+        addr -= addr % PAGE;
+        const minAddr = this.allocator.effectiveMmapMinAddr;
+        if (addr !== 0 && addr < minAddr) addr = minAddr;
+      }
+      len = lenW + PAGE - 1;
+      len -= len % PAGE;
+      pgoff = pgoffW;
+      if (this.mapCount > this.maxMapCount) return ENOMEM;
+      if (len > TASK_SIZE_N) return ENOMEM;
+      fileOverflow = pgoff + len / PAGE > MAX_LFS_PAGES;
+    } else {
+      let addrB = wordBig(addrW);
+      let lenB = wordBig(lenW);
+      const pgoffB = wordBig(pgoffW);
+      if (!(flags & MAP_FIXED)) {
+        addrB &= ~4095n;
+        const minAddr = BigInt(this.allocator.effectiveMmapMinAddr);
+        if (addrB !== 0n && addrB < minAddr) addrB = minAddr;
+      }
+      lenB = (lenB + 4095n) & ~4095n & U64;
+      if (lenB === 0n) return ENOMEM;
+      if (pgoffB + (lenB >> 12n) > U64) return EOVERFLOW;
+      if (this.mapCount > this.maxMapCount) return ENOMEM;
+      if (lenB > TASK_SIZE) return ENOMEM;
+      len = Number(lenB);
+      addr = addrB > TASK_SIZE ? TASK_SIZE_N : Number(addrB);
+      fileOverflow = pgoffB + (lenB >> 12n) > BigInt(MAX_LFS_PAGES);
+      pgoff = fileOverflow ? 0 : Number(pgoffB);
     }
-    lenB = pageAlign64(lenB);
-    if (lenB === 0n) return fail(ENOMEM);
-    if (pgoffB + (lenB >> 12n) > U64) return fail(EOVERFLOW);
-    if (this.mapCount > this.maxMapCount) return fail(ENOMEM);
-    if (lenB > TASK_SIZE) return fail(ENOMEM);
-    const len = Number(lenB);
     // A fixed address beyond the user address space fails in __get_unmapped_area.
-    if ((flags & MAP_FIXED) && addrB > TASK_SIZE - lenB) return fail(ENOMEM);
-    if (addrB > TASK_SIZE) addrB = TASK_SIZE; // a non-fixed hint that high is never valid
-    const addr = this.getUnmappedArea(file, Number(addrB), len, flags, caller);
-    if (isErr(addr)) return fail(addr);
+    if ((flags & MAP_FIXED) && addr > TASK_SIZE_N - len) return ENOMEM;
+    if (addr > TASK_SIZE_N) addr = TASK_SIZE_N; // a non-fixed hint that high is never valid
+    addr = this.getUnmappedArea(file, addr, len, flags, caller);
+    if (isErr(addr)) return addr;
     if (flags & MAP_FIXED_NOREPLACE) {
-      if (this.tree.intersection(addr, addr + len)) return fail(EEXIST);
+      if (this.tree.intersection(addr, addr + len)) return EEXIST;
     }
     let vmf = vmFlagsIn | (prot & (PROT_READ | PROT_WRITE | PROT_EXEC))
       | ((flags & MAP_GROWSDOWN) ? VM_GROWSDOWN : 0) | ((flags & MAP_LOCKED) ? VM_LOCKED : 0)
@@ -898,39 +936,37 @@ export class AddressSpace {
       | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
     if (flags & MAP_LOCKED) {
       // can_do_mlock()
-      if (caller.rlimitMemlock() === 0n && !caller.capable(CAP_IPC_LOCK)) return fail(EPERM);
+      if (caller.rlimitMemlock() === 0n && !caller.capable(CAP_IPC_LOCK)) return EPERM;
     }
-    if (!this.mlockFutureOk(vmf, len, caller)) return fail(EAGAIN);
-    let pgoff: number;
+    if ((vmf & VM_LOCKED) && !this.mlockFutureOk(vmf, len, caller)) return EAGAIN;
     if (file) {
       // file_mmap_ok(): shmem files take any offset below MAX_LFS_FILESIZE.
-      if (pgoffB + (lenB >> 12n) > (1n << 51n)) return fail(EOVERFLOW);
-      pgoff = Number(pgoffB);
+      if (fileOverflow) return EOVERFLOW;
       let f = flags;
       switch (flags & MAP_TYPE) {
         case MAP_SHARED:
         case MAP_SHARED_VALIDATE:
           if ((flags & MAP_TYPE) === MAP_SHARED) f &= LEGACY_MAP_MASK;
-          if (f & ~LEGACY_MAP_MASK) return fail(-EOPNOTSUPP);
+          if (f & ~LEGACY_MAP_MASK) return -EOPNOTSUPP;
           if (prot & PROT_WRITE) {
-            if (file.writable === false) return fail(EACCES);
+            if (file.writable === false) return EACCES;
           }
           vmf |= VM_SHARED | VM_MAYSHARE;
           if (file.writable === false) vmf &= ~(VM_MAYWRITE | VM_SHARED);
-          if (file.readable === false) return fail(EACCES);
-          if (vmf & VM_GROWSDOWN) return fail(EINVAL);
+          if (file.readable === false) return EACCES;
+          if (vmf & VM_GROWSDOWN) return EINVAL;
           break;
         case MAP_PRIVATE:
-          if (file.readable === false) return fail(EACCES);
-          if (vmf & VM_GROWSDOWN) return fail(EINVAL);
+          if (file.readable === false) return EACCES;
+          if (vmf & VM_GROWSDOWN) return EINVAL;
           break;
         default:
-          return fail(EINVAL);
+          return EINVAL;
       }
     } else {
       switch (flags & MAP_TYPE) {
         case MAP_SHARED:
-          if (vmf & VM_GROWSDOWN) return fail(EINVAL);
+          if (vmf & VM_GROWSDOWN) return EINVAL;
           pgoff = 0;
           vmf |= VM_SHARED | VM_MAYSHARE;
           break;
@@ -938,7 +974,7 @@ export class AddressSpace {
           pgoff = addr / PAGE;
           break;
         default:
-          return fail(EINVAL);
+          return EINVAL;
       }
     }
     if (flags & MAP_NORESERVE) {
@@ -948,9 +984,9 @@ export class AddressSpace {
       if (fileHugePageSize(file)) vmf |= VM_NORESERVE;
     }
     const a = this.mmapRegion(file, addr, len, vmFlags(vmf), pgoff, caller);
-    if (isErr(a)) return fail(a);
-    const populate = ((vmf & VM_LOCKED) || (flags & (MAP_POPULATE | MAP_NONBLOCK)) === MAP_POPULATE) ? len : 0;
-    return { addr: a, populate };
+    if (isErr(a)) return a;
+    if ((vmf & VM_LOCKED) || (flags & (MAP_POPULATE | MAP_NONBLOCK)) === MAP_POPULATE) this.populateLen = len;
+    return a;
   }
 
   /** mmap_region() / __mmap_region(). */
@@ -958,20 +994,19 @@ export class AddressSpace {
     const end = addr + len;
     const pglen = len / PAGE;
     let prev: Vma | null, next: Vma | null;
-    let detached: Vma[] = [];
-    const first = this.tree.intersection(addr, end);
-    if (first) {
-      const d = this.gatherMunmap(first, addr, end, caller);
+    let detached: Vma[] | null = null;
+    let nrAccounted = 0;
+    next = this.tree.find(addr);
+    if (next && next.start < end) {
+      const d = this.gatherMunmap(next, addr, end, caller);
       if (typeof d === 'number') return d;
       detached = d;
-      prev = detached[0]!.prev;
-      next = detached[detached.length - 1]!.next;
+      prev = d[0]!.prev;
+      next = d[d.length - 1]!.next;
+      for (const v of d) if (v.flags & VM_ACCOUNT) nrAccounted += v.pages;
     } else {
-      next = this.tree.find(addr);
       prev = next ? next.prev : this.tree.last;
     }
-    let nrAccounted = 0;
-    for (const v of detached) if (v.flags & VM_ACCOUNT) nrAccounted += v.pages;
     let charged = 0;
     let unaccountDetached = true;
     if (AddressSpace.accountable(file, vmf)) {
@@ -983,22 +1018,19 @@ export class AddressSpace {
       unaccountDetached = false;
       vmf = vmFlags(vmf | VM_ACCOUNT);
     }
-    // vms_clean_up_area(): the old VMAs are closed and their pages zapped
-    // before the new one exists; from here on a failure leaves a hole.
-    for (const v of detached) if (v.file?.vmOps) v.file.vmOps.close(v, caller);
-    const stripped = detached.map((v) => ({ v, ops: v.file?.vmOps }));
-    for (const v of detached) this.zapRange(v, v.start, v.end);
-    let vma: Vma | null = null;
-    // The old VMAs leave the tree so the new range can be linked or merged.
-    this.noteVmDrop();
-    for (const { v } of stripped) {
-      if (v.flags & VM_LOCKED) this.lockedVm -= v.pages;
-      this.tree.remove(v);
+    if (detached) {
+      // vms_clean_up_area(): the old VMAs are closed and their pages zapped
+      // before the new one exists; from here on a failure leaves a hole.
+      for (const v of detached) if (v.file?.vmOps) v.file.vmOps.close(v, caller);
+      for (const v of detached) this.zapRange(v, v.start, v.end);
+      // The old VMAs leave the tree so the new range can be linked or merged.
+      this.noteVmDrop();
+      for (const v of detached) {
+        if (v.flags & VM_LOCKED) this.lockedVm -= v.pages;
+        this.tree.remove(v);
+      }
     }
-    const freeDetached = () => {
-      for (const { v } of stripped) this.freeVma(v);
-      if (unaccountDetached && nrAccounted) this.allocator.unacctMemory(nrAccounted);
-    };
+    const unaccount = unaccountDetached ? nrAccounted : 0;
     const hs = fileHugePageSize(file);
     if (hs) {
       // hugetlbfs_file_mmap(): the VMA becomes VM_HUGETLB | VM_DONTEXPAND
@@ -1014,11 +1046,14 @@ export class AddressSpace {
         && pglen / (hs / PAGE) > this.allocator.hugetlb.freePages(hs)) e = ENOMEM;
       if (e) {
         if (charged) this.allocator.unacctMemory(charged);
-        freeDetached();
+        this.freeDetached(detached, unaccount);
         return e;
       }
     }
-    if (prev || next) {
+    let vma: Vma | null = null;
+    // vma_merge_new_range() can only succeed next to a VMA of the same file
+    // (is_mergeable_vma); a fresh SysV attach file never is.
+    if ((prev && prev.end === addr && prev.file === file) || (next && next.start === end && next.file === file)) {
       vma = this.vmaMergeNewRange({
         prev, next, middle: null, start: addr, end, flags: vmf, pgoff, file,
         anonVma: null, copiedFrom: null, justExpand: false,
@@ -1032,7 +1067,7 @@ export class AddressSpace {
           const e = this.allocator.vmEnoughMemory(pglen, caller.capable(CAP_SYS_ADMIN), this.totalVmPages());
           if (e) {
             if (charged) this.allocator.unacctMemory(charged);
-            freeDetached();
+            this.freeDetached(detached, unaccount);
             return e;
           }
         }
@@ -1049,13 +1084,20 @@ export class AddressSpace {
       // f_op->mmap: shm_mmap() takes its attach reference (__shm_open) here.
       if (f && file && f.vmOps) f.vmOps.open(vma, caller);
     }
-    freeDetached();
+    this.freeDetached(detached, unaccount);
     if (vmf & VM_LOCKED) {
       // __mmap_complete(): special and hugetlb VMAs are never mlocked.
       if (vmf & (VM_SPECIAL | VM_HUGETLB)) vma.flags = vmFlags(vma.flags & ~VM_LOCKED_MASK);
       else this.lockedVm += pglen;
     }
     return addr;
+  }
+
+  /** vms_complete_munmap_vmas() for mmap_region(): frees the replaced VMAs and unaccounts `unaccount` pages. */
+  private freeDetached(detached: Vma[] | null, unaccount: number): void {
+    if (!detached) return;
+    for (const v of detached) this.freeVma(v);
+    if (unaccount) this.allocator.unacctMemory(unaccount);
   }
 
   // ------------------------------------------------------------- populate
@@ -1495,7 +1537,7 @@ export class AddressSpace {
   /** mremap_to(). */
   private mremapTo(vrm: Vrm): number {
     if (vrm.flags & MREMAP_FIXED) {
-      const e = this.doVmiMunmap(BigInt(vrm.newAddr), BigInt(vrm.newLen), vrm.caller);
+      const e = this.munmap(BigInt(vrm.newAddr), BigInt(vrm.newLen), vrm.caller);
       vrm.vma = null;
       if (e) return e;
       vrm.vma = this.tree.lookup(vrm.addr);
@@ -1514,7 +1556,7 @@ export class AddressSpace {
   /** shrink_vma(): unmaps [addr + new_len, addr + old_len). */
   private shrinkVma(vrm: Vrm): number {
     const big = vrm.oldLenBig ?? BigInt(vrm.oldLen);
-    const e = this.doVmiMunmap(BigInt(vrm.addr + vrm.newLen), big - BigInt(vrm.newLen), vrm.caller);
+    const e = this.munmap(BigInt(vrm.addr + vrm.newLen), big - BigInt(vrm.newLen), vrm.caller);
     vrm.vma = null;
     if (e) return e;
     vrm.vma = this.tree.lookup(vrm.addr);
@@ -1656,7 +1698,7 @@ export class AddressSpace {
       const accountable = (vma.flags & VM_ACCOUNT) !== 0;
       const vmStart = vma.start, vmEnd = vma.end;
       if (accountable) vma.flags = vmFlags(vma.flags & ~VM_ACCOUNT);
-      const e = this.doVmiMunmap(BigInt(vrm.addr), BigInt(vrm.oldLen), caller);
+      const e = this.munmap(BigInt(vrm.addr), BigInt(vrm.oldLen), caller);
       if (e) {
         this.allocator.acctMemory(vrm.oldLen / PAGE);
       } else if (accountable) {

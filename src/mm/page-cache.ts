@@ -17,6 +17,7 @@
  */
 import { PAGE_SIZE } from '../abi/constants.js';
 import type { PageAllocator } from './page-allocator.js';
+import type { PteOwner, Vma } from './vma.js';
 
 /** Files of at most this many pages get one contiguous buffer. */
 export const CONTIGUOUS_LIMIT_PAGES = (1 << 30) / PAGE_SIZE;
@@ -36,12 +37,6 @@ interface Chunk {
   resident: number;
 }
 
-/** Something that maps pages of a cache and must drop its PTEs when they go (i_mmap). */
-export interface CacheMapper {
-  /** Drop the page-table entries for file pages [first, lastExclusive). */
-  zapFileRange(cache: PageCache, first: number, lastExclusive: number): void;
-}
-
 export class PageCache {
   /** Capacity in pages. */
   readonly pageCount: number;
@@ -50,12 +45,13 @@ export class PageCache {
   readonly allocator: PageAllocator;
   private readonly chunkPages: number;
   /**
-   * The chunks and the mappers, created on first use: most segments have
-   * no chunk until touched and no mapper until attached, and an empty Map
-   * and Set cost ~200 bytes per segment (bench: 10 000 empty segments).
+   * The chunks, created on first use: most segments have no chunk until
+   * touched, and an empty Map costs ~100 bytes per segment (bench: 10 000
+   * empty segments).
    */
   private chunks: Map<number, Chunk> | null = null;
-  private mappers: Set<CacheMapper> | null = null;
+  /** The reverse map (i_mmap): the first VMA mapping this file, chained by Vma.rmapNext. */
+  private rmapFirst: Vma | null = null;
   private destroyed = false;
   /** One-entry cache of the last chunk used. */
   private lastIdx = -1;
@@ -212,8 +208,40 @@ export class PageCache {
     return n;
   }
 
-  addMapper(m: CacheMapper): void { (this.mappers ??= new Set()).add(m); }
-  removeMapper(m: CacheMapper): void { this.mappers?.delete(m); }
+  /** vma_link_file(): `vma`, mapped by `owner`, joins the reverse map. */
+  linkMapper(vma: Vma, owner: PteOwner): void {
+    if (vma.owner) throw new Error('PageCache: VMA already on a reverse map');
+    vma.owner = owner;
+    vma.rmapPrev = null;
+    vma.rmapNext = this.rmapFirst;
+    if (this.rmapFirst) this.rmapFirst.rmapPrev = vma;
+    this.rmapFirst = vma;
+  }
+
+  /** vma_unlink_file(): `vma` leaves the reverse map (a no-op if it is not on it). */
+  unlinkMapper(vma: Vma): void {
+    if (!vma.owner) return;
+    const p = vma.rmapPrev, n = vma.rmapNext;
+    if (p) p.rmapNext = n; else this.rmapFirst = n;
+    if (n) n.rmapPrev = p;
+    vma.owner = vma.rmapPrev = vma.rmapNext = null;
+  }
+
+  /** Number of VMAs on the reverse map (tests). */
+  get mapperCount(): number {
+    let n = 0;
+    for (let v = this.rmapFirst; v; v = v.rmapNext) n++;
+    return n;
+  }
+
+  /** unmap_mapping_range(): every mapping VMA drops its PTEs of file pages [first, lastExclusive). */
+  private unmapMappingRange(first: number, lastExclusive: number): void {
+    for (let v = this.rmapFirst; v;) {
+      const next = v.rmapNext; // zapping never unlinks, but stay safe against it
+      v.owner!.zapFilePtes(v, first, lastExclusive);
+      v = next;
+    }
+  }
 
   /**
    * Frees the pages of [first, lastExclusive) (FALLOC_FL_PUNCH_HOLE /
@@ -224,7 +252,7 @@ export class PageCache {
     first = Math.max(0, first);
     lastExclusive = Math.min(this.pageCount, lastExclusive);
     if (first >= lastExclusive) return;
-    if (this.mappers) for (const m of [...this.mappers]) m.zapFileRange(this, first, lastExclusive);
+    this.unmapMappingRange(first, lastExclusive);
     const freed: number[] = [];
     this.forEachResident(first, lastExclusive, (i) => freed.push(i));
     for (const i of freed) this.freePage(i);
@@ -244,7 +272,7 @@ export class PageCache {
   /** Frees every page (the file's inode is evicted). Idempotent. */
   destroy(): void {
     if (this.destroyed) return;
-    if (this.mappers) for (const m of [...this.mappers]) m.zapFileRange(this, 0, this.pageCount);
+    this.unmapMappingRange(0, this.pageCount);
     this.allocator.free(this.residentPages, true);
     this.residentPages = 0;
     this.chunks = null;

@@ -65,6 +65,14 @@ export interface MmCaller {
   rlimitMemlock(): bigint;
 }
 
+/**
+ * The address space whose page table maps a VMA's file pages: the file's
+ * reverse map (unmap_mapping_range) calls it to drop those PTEs.
+ */
+export interface PteOwner {
+  zapFilePtes(vma: Vma, first: number, lastExclusive: number): void;
+}
+
 /** vm_operations_struct: the hooks SysV shm needs. */
 export interface VmaOperations {
   /** A VMA referencing the object is duplicated: split, fork (in the PARENT's context), mremap copy. */
@@ -241,6 +249,15 @@ export class Vma {
   filePtes: Map<number, boolean> | null = null;
   /** Guard-region markers (MADV_GUARD_INSTALL), by linear page index. */
   guards: PageRangeSet | null = null;
+  /**
+   * The reverse map (the file's i_mmap): while the VMA is linked there,
+   * `owner` is its address space and rmapPrev/rmapNext chain the VMAs of
+   * the same PageCache (maintained by PageCache.linkMapper/unlinkMapper).
+   * An intrusive list: linking costs no allocation and no hashing.
+   */
+  owner: PteOwner | null = null;
+  rmapPrev: Vma | null = null;
+  rmapNext: Vma | null = null;
   /** Tree links (maintained by VmaTree). */
   prev: Vma | null = null;
   next: Vma | null = null;

@@ -7,6 +7,7 @@ import { PageCache } from '../mm/page-cache.js';
 import type { PageAllocator } from '../mm/page-allocator.js';
 import { hugetlbfsDev } from '../mm/hugetlb.js';
 import { PAGE_SIZE } from '../abi/constants.js';
+import { word, type Word } from '../abi/word.js';
 import type { Ucounts } from '../auth/ucounts.js';
 import type { ShmNamespace } from './namespace.js';
 import type { ShmTask } from './task.js';
@@ -30,6 +31,8 @@ export class ShmFile {
   readonly cache: PageCache;
   /** i_size in pages: touching a page at or beyond it raises SIGBUS. */
   readonly sizePages: number;
+  /** `size` as a word (a number below 2^53): what shmat/shmdt compute with. */
+  readonly sizeWord: Word;
   /** Set while SHM_LOCKed (shmem info->flags VM_LOCKED). */
   locked = false;
   ino = 0;
@@ -48,6 +51,7 @@ export class ShmFile {
     readonly accountedPages: number,
   ) {
     this.sizePages = pagesOf(size);
+    this.sizeWord = word(size);
     // A hugetlb file with an empty pool can never get a page: every touch is
     // SIGBUS (hugetlb_no_page() fails to allocate).
     this.cache = new PageCache(allocator, hugePageSize ? 0 : this.sizePages);

@@ -5,7 +5,10 @@ import {
   MAP_FIXED, MAP_SHARED, PAGE_SIZE, PROT_EXEC, PROT_READ, PROT_WRITE, SHMLBA, SHM_EXEC, SHM_RDONLY,
   SHM_REMAP, SHM_RND, TASK_SIZE,
 } from '../abi/constants.js';
+
+const TASK_SIZE_N = Number(TASK_SIZE);
 import { Errno } from '../abi/errno.js';
+import { lowBits, word, wordBig, type Word } from '../abi/word.js';
 import { ipcperms } from '../ipc/perm.js';
 import { ShmAttachFile } from './attach.js';
 import type { ShmTask } from './task.js';
@@ -13,21 +16,25 @@ import type { ShmTask } from './task.js';
 const S_IRUGO = 0o444;
 const S_IWUGO = 0o222;
 const S_IXUGO = 0o111;
-const U64 = 1n << 64n;
+const U64_END = 1n << 64n;
 
-/** do_shmat(): the attach address, or a negative errno. */
-export function shmat(current: ShmTask, shmid: number, shmaddr: bigint, shmflg: number): number {
-  let addr = shmaddr;
+/**
+ * do_shmat(): the attach address, or a negative errno. `shmaddr` becomes a
+ * word (abi/word.ts): a number below 2^53, a bigint above, where every attach
+ * fails (beyond TASK_SIZE) but the errno still depends on the checks' order.
+ */
+export function shmat(current: ShmTask, shmid: number, shmaddr: number | bigint, shmflg: number): number {
+  let addr: Word = word(shmaddr);
   let flags = MAP_SHARED;
-  const shmlba = BigInt(SHMLBA);
   if (shmid < 0) return -Errno.EINVAL;
-  if (addr !== 0n) {
-    if (addr & (shmlba - 1n)) {
+  if (addr !== 0) {
+    if (lowBits(addr, SHMLBA - 1)) {
       if (shmflg & SHM_RND) {
-        addr &= ~(shmlba - 1n); // round down
+        // round down
+        addr = typeof addr === 'number' ? addr - (addr % SHMLBA) : addr & ~BigInt(SHMLBA - 1);
         // Ensure that the round-down is non-nil when remapping.
-        if (addr === 0n && (shmflg & SHM_REMAP)) return -Errno.EINVAL;
-      } else if (addr & BigInt(PAGE_SIZE - 1)) {
+        if (addr === 0 && (shmflg & SHM_REMAP)) return -Errno.EINVAL;
+      } else if (lowBits(addr, PAGE_SIZE - 1)) {
         return -Errno.EINVAL;
       }
     }
@@ -57,21 +64,26 @@ export function shmat(current: ShmTask, shmid: number, shmaddr: bigint, shmflg: 
 
   const base = shp.file!;
   shp.nattch++; // held while mapping, so the segment cannot go away under us
-  const size = base.size;
+  const size = base.sizeWord;
   const sfd = new ShmAttachFile(ns, shp.id, base, (shmflg & SHM_RDONLY) === 0);
 
   let err: number;
   const mm = current.mm;
   check: {
-    if (addr !== 0n && (shmflg & SHM_REMAP) === 0) {
-      if (addr + size >= U64) { err = -Errno.EINVAL; break check; }
-      // find_vma_intersection(mm, addr, addr + size)
-      const v = addr < TASK_SIZE ? mm.findVma(Number(addr)) : null;
-      if (v && BigInt(v.start) < addr + size) { err = -Errno.EINVAL; break check; }
+    if (addr !== 0 && (shmflg & SHM_REMAP) === 0) {
+      if (typeof addr === 'bigint' || typeof size === 'bigint') {
+        // addr + size overflowing; otherwise addr is beyond TASK_SIZE and
+        // intersects nothing (do_mmap below fails with ENOMEM).
+        if (wordBig(addr) + wordBig(size) >= U64_END) { err = -Errno.EINVAL; break check; }
+      } else {
+        // find_vma_intersection(mm, addr, addr + size)
+        const v = addr < TASK_SIZE_N ? mm.findVma(addr) : null;
+        if (v && v.start < addr + size) { err = -Errno.EINVAL; break check; }
+      }
     }
     // do_mmap(file, addr, size, prot, flags, 0): the file's mmap hook
     // (shm_mmap -> __shm_open) runs as the VMA is created.
-    err = mm.mmap(addr, size, prot, flags, sfd, 0n, current);
+    err = mm.mmap(addr, size, prot, flags, sfd, 0, current);
   }
   // out_fput, out_nattch
   sfd.put();

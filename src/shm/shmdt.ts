@@ -6,47 +6,58 @@
  */
 import { PAGE_SIZE, TASK_SIZE } from '../abi/constants.js';
 import { Errno } from '../abi/errno.js';
+import { word } from '../abi/word.js';
 import type { Vma } from '../mm/vma.js';
 import { ShmAttachFile } from './attach.js';
 import type { ShmTask } from './task.js';
 
-const PAGE = BigInt(PAGE_SIZE);
+const PAGE = PAGE_SIZE;
+const TASK_SIZE_N = Number(TASK_SIZE);
 
-/** (vm_start - addr) / PAGE_SIZE == vm_pgoff, in unsigned arithmetic. */
-function offsetMatches(vma: Vma, addr: bigint): boolean {
-  const delta = BigInt.asUintN(64, BigInt(vma.start) - addr);
-  return delta / PAGE === BigInt(vma.pgoff);
+/**
+ * (vm_start - addr) / PAGE_SIZE == vm_pgoff, in unsigned arithmetic: a VMA
+ * below addr wraps to a huge quotient that no vm_pgoff (< 2^52) equals.
+ */
+function offsetMatches(vma: Vma, addr: number): boolean {
+  return vma.start >= addr && (vma.start - addr) / PAGE === vma.pgoff;
 }
 
-export function shmdt(current: ShmTask, shmaddr: bigint): number {
-  const addr = shmaddr;
-  if (addr & (PAGE - 1n)) return -Errno.EINVAL;
+/** The first VMA whose end is above `from` (the VMA iterator's next step). */
+function nextVma(current: ShmTask, from: number): Vma | null {
+  return from < TASK_SIZE_N ? current.mm.findVma(from) : null;
+}
+
+export function shmdt(current: ShmTask, shmaddr: number | bigint): number {
+  const addr = word(shmaddr);
+  // An address of 2^53 or more (a bigint word) is beyond every VMA.
+  if (typeof addr !== 'number') return -Errno.EINVAL;
+  if (addr % PAGE) return -Errno.EINVAL;
   const mm = current.mm;
   let retval = -Errno.EINVAL;
-  let size = 0n;
+  let size = 0;
   let file: ShmAttachFile | null = null;
   // VMA_ITERATOR(vmi, mm, addr): the first VMA whose end is above addr.
-  const next = (from: bigint): Vma | null => (from < TASK_SIZE ? mm.findVma(Number(from)) : null);
-  let vma = next(addr);
+  let vma = nextVma(current, addr);
   while (vma) {
     if (vma.file instanceof ShmAttachFile && offsetMatches(vma, addr)) {
       file = vma.file;
-      size = file.base.size;
+      // A size of 2^53 or more reaches beyond TASK_SIZE: the sweep bound is then no bound.
+      const sz = file.base.sizeWord;
+      size = typeof sz === 'number' ? Math.ceil(sz / PAGE) * PAGE : Infinity;
       const end = vma.end;
       mm.unmapRange(vma.start, vma.end, current);
       retval = 0;
-      vma = next(BigInt(end));
+      vma = nextVma(current, end);
       break;
     }
-    vma = next(BigInt(vma.end));
+    vma = nextVma(current, vma.end);
   }
   // We need look no further than the maximum address a fragment could
   // possibly have landed at.
-  size = ((size + PAGE - 1n) / PAGE) * PAGE;
-  while (vma && BigInt(vma.end) - addr <= size) {
+  while (vma && vma.end - addr <= size) {
     const end = vma.end;
     if (vma.file === file && offsetMatches(vma, addr)) mm.unmapRange(vma.start, vma.end, current);
-    vma = next(BigInt(end));
+    vma = nextVma(current, end);
   }
   return retval;
 }
