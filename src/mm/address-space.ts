@@ -596,57 +596,65 @@ export class AddressSpace implements PteOwner {
   // ------------------------------------------------------------- unmapping
 
   /**
-   * vms_gather_munmap_vmas(): splits the VMAs at start and end and collects
-   * the ones inside [start, end) (still linked). A failed split (a hugetlb
+   * vms_gather_munmap_vmas(): splits the VMAs at start and end so that the
+   * ones inside [start, end) are exactly `first` to the returned last one
+   * (still linked, consecutive in the VMA chain). A failed split (a hugetlb
    * VMA cut off a huge page boundary) returns its errno; a split already
    * done at the start stays, as on Linux (abort_munmap_vmas reattaches the
    * pieces without merging them back).
    */
-  private gatherMunmap(first: Vma, start: number, end: number, caller: MmCaller): Vma[] | number {
-    const vma = first;
-    if (start > vma.start) {
-      if (end < vma.end && this.mapCount >= this.maxMapCount) return ENOMEM;
-      const r = this.splitVmaChecked(vma, start, true, caller);
+  private gatherMunmap(first: Vma, start: number, end: number, caller: MmCaller): Vma | number {
+    if (start > first.start) {
+      if (end < first.end && this.mapCount >= this.maxMapCount) return ENOMEM;
+      const r = this.splitVmaChecked(first, start, true, caller);
       if (typeof r === 'number') return r;
     }
-    const detached: Vma[] = [];
-    for (let v: Vma | null = vma; v && v.start < end; v = v.next) {
+    let last = first;
+    for (let v: Vma | null = first; v && v.start < end; v = v.next) {
       if (v.end > end) {
         const r = this.splitVmaChecked(v, end, false, caller);
         if (typeof r === 'number') return r;
       }
-      detached.push(v);
+      last = v;
     }
-    return detached;
+    return last;
+  }
+
+  /** The gathered VMAs first..last (mmap_region keeps them after they leave the chain). */
+  private static gathered(first: Vma, last: Vma): Vma[] {
+    const out: Vma[] = [];
+    for (let v: Vma | null = first; v; v = v === last ? null : v.next) out.push(v);
+    return out;
   }
 
   /**
    * vms_complete_munmap_vmas(): close hooks (vms_clear_ptes), unlink, free
-   * pages, unaccount.
+   * pages, unaccount; for the gathered VMAs first..last.
    */
-  private completeMunmap(detached: Vma[], caller: MmCaller, unaccount: boolean): void {
-    if (!detached.length) return;
+  private completeMunmap(first: Vma, last: Vma, caller: MmCaller): void {
     this.noteVmDrop();
     let accounted = 0;
-    for (const v of detached) {
+    for (let v: Vma | null = first; v; v = v === last ? null : v.next) {
       if (v.flags & VM_LOCKED) this.lockedVm -= v.pages;
       if (v.flags & VM_ACCOUNT) accounted += v.pages;
+      if (v.file?.vmOps) v.file.vmOps.close(v, caller);
     }
-    for (const v of detached) if (v.file?.vmOps) v.file.vmOps.close(v, caller);
-    for (const v of detached) {
+    for (let v: Vma | null = first; v;) {
+      const next: Vma | null = v === last ? null : v.next;
       this.tree.remove(v);
       this.freeVma(v);
+      v = next;
     }
-    if (unaccount && accounted) this.allocator.unacctMemory(accounted);
+    if (accounted) this.allocator.unacctMemory(accounted);
   }
 
   /** do_vmi_munmap() with validated numbers. */
   private doMunmapRange(start: number, end: number, caller: MmCaller): number {
     const first = this.tree.intersection(start, end);
     if (!first) return 0;
-    const d = this.gatherMunmap(first, start, end, caller);
-    if (typeof d === 'number') return d;
-    this.completeMunmap(d, caller, true);
+    const last = this.gatherMunmap(first, start, end, caller);
+    if (typeof last === 'number') return last;
+    this.completeMunmap(first, last, caller);
     return 0;
   }
 
@@ -998,9 +1006,9 @@ export class AddressSpace implements PteOwner {
     let nrAccounted = 0;
     next = this.tree.find(addr);
     if (next && next.start < end) {
-      const d = this.gatherMunmap(next, addr, end, caller);
-      if (typeof d === 'number') return d;
-      detached = d;
+      const last = this.gatherMunmap(next, addr, end, caller);
+      if (typeof last === 'number') return last;
+      const d = detached = AddressSpace.gathered(next, last);
       prev = d[0]!.prev;
       next = d[d.length - 1]!.next;
       for (const v of d) if (v.flags & VM_ACCOUNT) nrAccounted += v.pages;
