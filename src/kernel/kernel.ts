@@ -14,11 +14,12 @@ import type { HugetlbConfig, ShmKernelContext } from '../shm/namespace.js';
 import { exitShm } from '../shm/exit.js';
 import { SysError } from '../abi/sys-error.js';
 import { IpcNamespace } from './ipc-namespace.js';
+import { coarseSeconds } from './coarse-clock.js';
 import { Process, type Rlimit } from './process.js';
 
 
 export interface KernelOptions extends PageAllocatorOptions {
-  /** Wall-clock seconds (ktime_get_real_seconds); defaults to the host clock. */
+  /** Wall-clock seconds (ktime_get_real_seconds); defaults to the host clock's seconds, read as Linux reads xtime (kernel/coarse-clock.ts). */
   clock?: () => number;
   /** Huge page sizes and pools; defaults to x86_64's 2 MiB and 1 GiB with empty pools. */
   hugetlb?: Partial<HugetlbConfig>;
@@ -54,7 +55,7 @@ export class Kernel implements ShmKernelContext {
 
   constructor(opts: KernelOptions = {}) {
     this.allocator = new PageAllocator(opts);
-    this.clock = opts.clock ?? (() => Math.floor(Date.now() / 1000));
+    this.clock = opts.clock ?? coarseSeconds;
     this.hugetlb = {
       sizes: [2 << 20, 1 << 30],
       freePages: () => 0,
