@@ -9,11 +9,15 @@ import type { MappedFile, MmCaller, Vma, VmaOperations } from '../mm/vma.js';
 import type { ShmNamespace } from './namespace.js';
 import type { ShmFile, Segment } from './segment.js';
 
-/** shm_lock(ns, id): the segment still owning `base`, or null if it is gone (a kernel WARN case). */
-function lookup(ns: ShmNamespace, id: number, base: ShmFile): Segment | null {
-  const shp = ns.ids.obtainObjectIdr(id);
-  if (typeof shp === 'number' || shp.file !== base) return null;
-  return shp;
+/**
+ * shm_lock(ns, id) as __shm_open/__shm_close use it: the segment still
+ * owning `sfd.base`, or null if it is gone (a kernel WARN case). The
+ * segment found at attach time answers it without the id lookup: it is the
+ * one at `sfd.id` exactly as long as it still owns the file (shm_destroy
+ * clears shp.file before the id can be reused).
+ */
+function lookup(sfd: ShmAttachFile): Segment | null {
+  return sfd.segment.file === sfd.base ? sfd.segment : null;
 }
 
 /**
@@ -21,7 +25,7 @@ function lookup(ns: ShmNamespace, id: number, base: ShmFile): Segment | null {
  * attach itself and from shm_open() for duplicated VMAs.
  */
 export function shmOpen(sfd: ShmAttachFile, current: MmCaller): void {
-  const shp = lookup(sfd.ns, sfd.id, sfd.base);
+  const shp = lookup(sfd);
   if (!shp) throw new Error(`shm_open: segment ${sfd.id} vanished under a live mapping`);
   shp.atime = sfd.ns.kernel.now();
   shp.lpid = current.pid;
@@ -30,7 +34,7 @@ export function shmOpen(sfd: ShmAttachFile, current: MmCaller): void {
 
 /** __shm_close(): a VMA mapping the segment went away; destroy it if it may be. */
 export function shmClose(sfd: ShmAttachFile, current: MmCaller): void {
-  const shp = lookup(sfd.ns, sfd.id, sfd.base);
+  const shp = lookup(sfd);
   if (!shp) throw new Error(`shm_close: segment ${sfd.id} vanished under a live mapping`);
   shp.lpid = current.pid;
   shp.dtime = sfd.ns.kernel.now();
@@ -60,15 +64,20 @@ export class ShmAttachFile implements MappedFile {
   private refs = 1;
   readonly vmOps = shmVmOps;
 
+  /** sfd->id: the segment's id at attach time. */
+  readonly id: number;
+  /** sfd->file: the segment's shmem file. */
+  readonly base: ShmFile;
+
   constructor(
     readonly ns: ShmNamespace,
-    /** sfd->id: the segment's id at attach time. */
-    readonly id: number,
-    /** sfd->file: the segment's shmem file. */
-    readonly base: ShmFile,
+    /** The segment attached (its id and file are what sfd records). */
+    readonly segment: Segment,
     /** Opened O_RDWR (false for SHM_RDONLY, O_RDONLY). */
     readonly writable: boolean,
   ) {
+    this.id = segment.id;
+    this.base = segment.file!;
     ns.ref.get();
   }
 

@@ -65,7 +65,7 @@ export function shmat(current: ShmTask, shmid: number, shmaddr: number | bigint,
   const base = shp.file!;
   shp.nattch++; // held while mapping, so the segment cannot go away under us
   const size = base.sizeWord;
-  const sfd = new ShmAttachFile(ns, shp.id, base, (shmflg & SHM_RDONLY) === 0);
+  const sfd = new ShmAttachFile(ns, shp, (shmflg & SHM_RDONLY) === 0);
 
   let err: number;
   const mm = current.mm;
