@@ -14,9 +14,18 @@
  * one 64 MiB virtual reservation and one resident page. `storage()` hands out
  * (SharedArrayBuffer, byteOffset) for a contiguous page range, for zero-copy
  * views of a whole mapping.
+ *
+ * Recycling: a chunk comes from the allocator's StoragePool when one of the
+ * same size is there (a destroyed file's buffer, its pages already faulted
+ * in the host), else it is a new SharedArrayBuffer. destroy() zeroes the
+ * resident pages of each chunk and pools it, unless storage() ever handed
+ * the chunk's buffer out (views in other threads, futex keys): such a buffer
+ * stays with its file and is dropped with it.
  */
 import { PAGE_SIZE } from '../abi/constants.js';
 import type { PageAllocator } from './page-allocator.js';
+import { copyBytes, fillBytes, zeroBytes } from './bytes.js';
+import { newPageStorage, type PageStorage } from './storage-pool.js';
 
 /** Files of at most this many pages get one contiguous buffer. */
 export const CONTIGUOUS_LIMIT_PAGES = (1 << 30) / PAGE_SIZE;
@@ -26,15 +35,7 @@ export const CHUNK_PAGES = (64 << 20) / PAGE_SIZE;
 const F_RESIDENT = 1;
 const F_DIRTY = 2;
 
-interface Chunk {
-  readonly buf: SharedArrayBuffer;
-  readonly bytes: Uint8Array;
-  /** Per page: F_RESIDENT | F_DIRTY. */
-  readonly flags: Uint8Array;
-  /** Per page: number of page-table entries mapping it (all processes). */
-  mapcount: Int32Array | null;
-  resident: number;
-}
+type Chunk = PageStorage;
 
 /** Something that maps pages of a cache and must drop its PTEs when they go (i_mmap). */
 export interface CacheMapper {
@@ -79,8 +80,7 @@ export class PageCache {
       if (!create) return null;
       if (this.destroyed) throw new Error('PageCache: access after destroy');
       const pages = Math.min(this.chunkPages, this.pageCount - ci * this.chunkPages);
-      const buf = new SharedArrayBuffer(pages * PAGE_SIZE);
-      c = { buf, bytes: new Uint8Array(buf), flags: new Uint8Array(pages), mapcount: null, resident: 0 };
+      c = this.allocator.storagePool.take(pages) ?? newPageStorage(pages);
       (this.chunks ??= new Map()).set(ci, c);
     }
     this.lastIdx = ci;
@@ -104,12 +104,13 @@ export class PageCache {
 
   /**
    * Faults page `i` in (allocating a zeroed page if needed) and returns the
-   * bytes of its chunk and the byte offset of the page in them. `dirty` marks
+   * bytes of its chunk; the page is at pageOffset(i) in them (two numbers
+   * rather than a result object: this is on every access). `dirty` marks
    * the folio dirty: a write(2)-like access, or a write fault through a
    * shared mapping (fault_dirty_shared_page); the PTE's own dirty bit lives
    * in Vma.filePtes and is folded into the folio when the PTE is zapped.
    */
-  faultIn(i: number, dirty = false): { bytes: Uint8Array; offset: number } {
+  faultIn(i: number, dirty = false): Uint8Array {
     this.check(i);
     const c = this.chunk(i, true)!;
     const p = i % this.chunkPages;
@@ -122,7 +123,12 @@ export class PageCache {
     } else if (dirty && !(f & F_DIRTY)) {
       c.flags[p] = f | F_DIRTY;
     }
-    return { bytes: c.bytes, offset: p * PAGE_SIZE };
+    return c.bytes;
+  }
+
+  /** The byte offset of page `i` in the bytes faultIn(i) returns. */
+  pageOffset(i: number): number {
+    return (i % this.chunkPages) * PAGE_SIZE;
   }
 
   /** Sets the folio's dirty flag (a dirty PTE was zapped). */
@@ -131,28 +137,33 @@ export class PageCache {
     if (c && (c.flags[i % this.chunkPages]! & F_RESIDENT)) c.flags[i % this.chunkPages]! |= F_DIRTY;
   }
 
-  /** A view of page `i` (faulting it in). */
+  /** A view of page `i` (faulting it in). The caller may keep it: like storage(), it pins the buffer to this file. */
   pageView(i: number, dirty = false): Uint8Array {
-    const { bytes, offset } = this.faultIn(i, dirty);
+    const bytes = this.faultIn(i, dirty);
+    this.chunk(i, false)!.exported = true;
+    const offset = this.pageOffset(i);
     return bytes.subarray(offset, offset + PAGE_SIZE);
   }
 
   /** Reads `len` bytes at (page, offset) into dst (faults the page in). */
   read(i: number, offset: number, dst: Uint8Array, dstOff: number, len: number): void {
-    const { bytes, offset: base } = this.faultIn(i, false);
-    dst.set(bytes.subarray(base + offset, base + offset + len), dstOff);
+    const bytes = this.faultIn(i, false);
+    const base = this.pageOffset(i);
+    copyBytes(dst, dstOff, bytes, base + offset, len);
   }
 
   /** Writes `len` bytes from src at (page, offset) (faults the page in, marks it dirty). */
   write(i: number, offset: number, src: Uint8Array, srcOff: number, len: number): void {
-    const { bytes, offset: base } = this.faultIn(i, true);
-    bytes.set(src.subarray(srcOff, srcOff + len), base + offset);
+    const bytes = this.faultIn(i, true);
+    const base = this.pageOffset(i);
+    copyBytes(bytes, base + offset, src, srcOff, len);
   }
 
   /** Fills `len` bytes at (page, offset) with `byte`. */
   fill(i: number, offset: number, len: number, byte: number): void {
-    const { bytes, offset: base } = this.faultIn(i, true);
-    bytes.fill(byte, base + offset, base + offset + len);
+    const bytes = this.faultIn(i, true);
+    const base = this.pageOffset(i);
+    fillBytes(bytes, base + offset, len, byte);
   }
 
   /** Number of PTEs (over all processes) that map page `i`. */
@@ -234,19 +245,33 @@ export class PageCache {
     const c = this.chunk(i, false)!;
     const p = i % this.chunkPages;
     if (c.mapcount && c.mapcount[p] !== 0) throw new Error(`PageCache: freeing mapped page ${i}`);
-    c.bytes.fill(0, p * PAGE_SIZE, (p + 1) * PAGE_SIZE);
+    zeroBytes(c.bytes, p * PAGE_SIZE, (p + 1) * PAGE_SIZE);
     c.flags[p] = 0;
     c.resident--;
     this.residentPages--;
     this.allocator.free(1, true);
   }
 
-  /** Frees every page (the file's inode is evicted). Idempotent. */
+  /**
+   * Frees every page (the file's inode is evicted). Idempotent. Chunks never
+   * exported go back to the allocator's pool, their resident pages zeroed
+   * here: the zeroing a fresh page would cost on its first touch is paid at
+   * the free instead (init_on_free), in proportion to the pages used.
+   */
   destroy(): void {
     if (this.destroyed) return;
     if (this.mappers) for (const m of [...this.mappers]) m.zapFileRange(this, 0, this.pageCount);
     this.allocator.free(this.residentPages, true);
     this.residentPages = 0;
+    if (this.chunks) {
+      const pool = this.allocator.storagePool;
+      for (const c of this.chunks.values()) {
+        if (!c.exported && pool.accepts(c.flags.length)) {
+          this.scrub(c);
+          pool.give(c);
+        }
+      }
+    }
     this.chunks = null;
     this.lastChunk = null;
     this.lastIdx = -1;
@@ -254,17 +279,45 @@ export class PageCache {
   }
 
   /**
+   * Zeroes the resident pages of `c` (runs of them at a time) and clears its
+   * books, for the pool. Every PTE is gone (destroy zapped the mappers), so
+   * a page still mapped is a bug.
+   */
+  private scrub(c: Chunk): void {
+    const fl = c.flags;
+    const mc = c.mapcount;
+    const n = fl.length;
+    let left = c.resident;
+    for (let p = 0; p < n && left > 0; p++) {
+      if (fl[p] === 0) continue;
+      let q = p;
+      while (q < n && fl[q] !== 0) {
+        if (mc && mc[q] !== 0) throw new Error('PageCache: destroying a mapped page');
+        fl[q++] = 0;
+      }
+      zeroBytes(c.bytes, p * PAGE_SIZE, q * PAGE_SIZE);
+      left -= q - p;
+      p = q;
+    }
+    c.resident = 0;
+  }
+
+  /**
    * The storage of pages [first, lastExclusive) when they are contiguous
    * (always for files up to 1 GiB, within one 64 MiB chunk beyond), creating
    * the buffer if needed; null when the range spans chunks. Residency is not
    * changed: a caller that touches the memory directly must fault pages in
-   * through this class to keep the accounting right.
+   * through this class to keep the accounting right. The buffer stays with
+   * this file for good (it is never recycled).
    */
   storage(first: number, lastExclusive: number): { buffer: SharedArrayBuffer; byteOffset: number } | null {
     if (first < 0 || lastExclusive > this.pageCount || first >= lastExclusive) return null;
     const cp = this.chunkPages;
     if (Math.floor(first / cp) !== Math.floor((lastExclusive - 1) / cp)) return null;
     const c = this.chunk(first, true)!;
+    // The buffer may now be viewed from other threads or key a futex: it
+    // must never back another file (see StoragePool).
+    c.exported = true;
     return { buffer: c.buf, byteOffset: (first % cp) * PAGE_SIZE };
   }
 }
