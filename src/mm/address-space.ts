@@ -1101,9 +1101,11 @@ export class AddressSpace {
    * access permission was checked by the caller unless `force`. Returns 0, 1
    * (SIGSEGV) or 2 (SIGBUS); on success the page is mapped, and pgBytes /
    * pgOff say where its bytes are for the access that faulted (the PTE's
-   * page frame: the access walk needs no second lookup).
+   * page frame: the access walk needs no second lookup). A write says which
+   * bytes of the page it will store to, [from, to) (the whole page unless
+   * told), for the page cache's written extent.
    */
-  private faultPage(vma: Vma, pageAddr: number, write: boolean, force = false): number {
+  private faultPage(vma: Vma, pageAddr: number, write: boolean, force = false, from = 0, to = PAGE): number {
     void force;
     const lin = vma.linear(pageAddr);
     if (vma.guards?.has(lin)) return 1;
@@ -1116,7 +1118,7 @@ export class AddressSpace {
         // (folio_mark_dirty), which every other mapping of the page sees in
         // smaps (Shared_Dirty / Private_Dirty, Pss_Dirty).
         const cache = file!.cache;
-        this.pgBytes = cache.faultIn(lin, true);
+        this.pgBytes = cache.faultInWrite(lin, from, to);
         this.pgOff = cache.pageOffset(lin);
         this.installFile(vma, lin, true);
         return 0;
@@ -1280,10 +1282,10 @@ export class AddressSpace {
         this.runCopy(op, runBytes, runOff, runDone, runLen, buf, bufOff, byte);
         runLen = 0;
       }
-      const r = this.faultPage(vma, pageAddr, write);
-      if (r !== 0) { signal = r === 2 ? 'SIGBUS' : 'SIGSEGV'; break; }
       const inPage = pageAddr + PAGE - a;
       const n = end - done < inPage ? end - done : inPage;
+      const r = this.faultPage(vma, pageAddr, write, false, a - pageAddr, a - pageAddr + n);
+      if (r !== 0) { signal = r === 2 ? 'SIGBUS' : 'SIGSEGV'; break; }
       const pb = this.pgBytes;
       const po = this.pgOff + (a - pageAddr);
       if (runLen !== 0 && pb === runBytes && po === runOff + runLen) {

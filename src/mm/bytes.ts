@@ -25,7 +25,7 @@ const bufferFill = Buffer.prototype.fill as unknown as (this: Uint8Array, value:
 
 /** Zeroes bytes[start, end). */
 export function zeroBytes(bytes: Uint8Array, start: number, end: number): void {
-  blockFill(bytes, start, end - start, ZERO_BLOCK, ZERO_PAGE);
+  fillBytes(bytes, start, end - start, 0);
 }
 
 /** bytes[off, off + n) = byte (memset). */

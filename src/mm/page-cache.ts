@@ -51,14 +51,18 @@ export class PageCache {
   readonly allocator: PageAllocator;
   private readonly chunkPages: number;
   /**
-   * The chunks and the mappers, created on first use: most segments have
-   * no chunk until touched and no mapper until attached, and an empty Map
-   * and Set cost ~200 bytes per segment (bench: 10 000 empty segments).
+   * The chunks of a file of several chunks and the mappers, created on first
+   * use: most segments have no chunk until touched and no mapper until
+   * attached, and an empty Map and Set cost ~200 bytes per segment (bench:
+   * 10 000 empty segments).
    */
   private chunks: Map<number, Chunk> | null = null;
   private mappers: Set<CacheMapper> | null = null;
   private destroyed = false;
-  /** One-entry cache of the last chunk used. */
+  /**
+   * The last chunk used (a one-entry cache) and its index. A file of one
+   * chunk (up to 1 GiB) keeps its chunk only here, without a Map.
+   */
   private lastIdx = -1;
   private lastChunk: Chunk | null = null;
 
@@ -74,14 +78,14 @@ export class PageCache {
   /** The chunk holding page `i`, created when `create`. */
   private chunk(i: number, create: boolean): Chunk | null {
     const ci = Math.floor(i / this.chunkPages);
-    if (ci === this.lastIdx && this.lastChunk) return this.lastChunk;
+    if (ci === this.lastIdx) return this.lastChunk;
     let c = this.chunks?.get(ci);
     if (!c) {
       if (!create) return null;
       if (this.destroyed) throw new Error('PageCache: access after destroy');
       const pages = Math.min(this.chunkPages, this.pageCount - ci * this.chunkPages);
       c = this.allocator.storagePool.take(pages) ?? newPageStorage(pages);
-      (this.chunks ??= new Map()).set(ci, c);
+      if (this.pageCount > this.chunkPages) (this.chunks ??= new Map()).set(ci, c);
     }
     this.lastIdx = ci;
     this.lastChunk = c;
@@ -109,21 +113,42 @@ export class PageCache {
    * the folio dirty: a write(2)-like access, or a write fault through a
    * shared mapping (fault_dirty_shared_page); the PTE's own dirty bit lives
    * in Vma.filePtes and is folded into the folio when the PTE is zapped.
+   * A caller that writes into the page passes `dirty`: the whole page then
+   * counts as written (see faultInWrite).
    */
   faultIn(i: number, dirty = false): Uint8Array {
+    return dirty ? this.faultInWrite(i, 0, PAGE_SIZE) : this.fault(i, 0).bytes;
+  }
+
+  /**
+   * faultIn(i, true) for a write of bytes [from, to) of the page only: the
+   * chunk's written extent (what destroy() must zero before the storage is
+   * recycled) grows by just those bytes. Every write into page storage goes
+   * through here or faultIn(i, true), or through storage()/pageView(), whose
+   * buffers are never recycled.
+   */
+  faultInWrite(i: number, from: number, to: number): Uint8Array {
+    const c = this.fault(i, F_DIRTY);
+    const base = (i % this.chunkPages) * PAGE_SIZE;
+    if (base + from < c.wLo) c.wLo = base + from;
+    if (base + to > c.wHi) c.wHi = base + to;
+    return c.bytes;
+  }
+
+  private fault(i: number, dirty: number): Chunk {
     this.check(i);
     const c = this.chunk(i, true)!;
     const p = i % this.chunkPages;
     const f = c.flags[p]!;
     if (!(f & F_RESIDENT)) {
-      c.flags[p] = F_RESIDENT | (dirty ? F_DIRTY : 0);
+      c.flags[p] = F_RESIDENT | dirty;
       c.resident++;
       this.residentPages++;
       this.allocator.alloc(1, true);
     } else if (dirty && !(f & F_DIRTY)) {
       c.flags[p] = f | F_DIRTY;
     }
-    return c.bytes;
+    return c;
   }
 
   /** The byte offset of page `i` in the bytes faultIn(i) returns. */
@@ -154,14 +179,14 @@ export class PageCache {
 
   /** Writes `len` bytes from src at (page, offset) (faults the page in, marks it dirty). */
   write(i: number, offset: number, src: Uint8Array, srcOff: number, len: number): void {
-    const bytes = this.faultIn(i, true);
+    const bytes = this.faultInWrite(i, offset, offset + len);
     const base = this.pageOffset(i);
     copyBytes(bytes, base + offset, src, srcOff, len);
   }
 
   /** Fills `len` bytes at (page, offset) with `byte`. */
   fill(i: number, offset: number, len: number, byte: number): void {
-    const bytes = this.faultIn(i, true);
+    const bytes = this.faultInWrite(i, offset, offset + len);
     const base = this.pageOffset(i);
     fillBytes(bytes, base + offset, len, byte);
   }
@@ -202,7 +227,11 @@ export class PageCache {
       for (let p = lo; p < hi; p++) if (fl[p]! & F_RESIDENT) fn(ci * cp + p);
     };
     const chunks = this.chunks;
-    if (!chunks) return;
+    if (!chunks) {
+      // One chunk at most, held in lastChunk.
+      if (this.lastChunk) visit(0, this.lastChunk);
+      return;
+    }
     if (ciLast - ciFirst + 1 <= chunks.size) {
       for (let ci = ciFirst; ci <= ciLast; ci++) {
         const c = chunks.get(ci);
@@ -263,13 +292,11 @@ export class PageCache {
     if (this.mappers) for (const m of [...this.mappers]) m.zapFileRange(this, 0, this.pageCount);
     this.allocator.free(this.residentPages, true);
     this.residentPages = 0;
-    if (this.chunks) {
-      const pool = this.allocator.storagePool;
-      for (const c of this.chunks.values()) {
-        if (!c.exported && pool.accepts(c.flags.length)) {
-          this.scrub(c);
-          pool.give(c);
-        }
+    const pool = this.allocator.storagePool;
+    for (const c of this.chunks ? this.chunks.values() : this.lastChunk ? [this.lastChunk] : []) {
+      if (!c.exported && pool.accepts(c.flags.length)) {
+        this.scrub(c);
+        pool.give(c);
       }
     }
     this.chunks = null;
@@ -279,27 +306,29 @@ export class PageCache {
   }
 
   /**
-   * Zeroes the resident pages of `c` (runs of them at a time) and clears its
-   * books, for the pool. Every PTE is gone (destroy zapped the mappers), so
-   * a page still mapped is a bug.
+   * Zeroes what was written into `c` (its written extent, within its
+   * resident pages: a page never resident is still zero, and zeroing it would
+   * make the host fault it in) and clears its books, for the pool. Every PTE
+   * is gone (destroy zapped the mappers), so a page still mapped is a bug.
    */
   private scrub(c: Chunk): void {
     const fl = c.flags;
     const mc = c.mapcount;
-    const n = fl.length;
-    let left = c.resident;
-    for (let p = 0; p < n && left > 0; p++) {
+    if (mc) for (let p = 0; p < fl.length; p++) if (mc[p] !== 0) throw new Error('PageCache: destroying a mapped page');
+    const lo = c.wLo, hi = c.wHi;
+    const n = Math.ceil(hi / PAGE_SIZE);
+    for (let p = Math.floor(lo / PAGE_SIZE); p < n; p++) {
       if (fl[p] === 0) continue;
       let q = p;
-      while (q < n && fl[q] !== 0) {
-        if (mc && mc[q] !== 0) throw new Error('PageCache: destroying a mapped page');
-        fl[q++] = 0;
-      }
-      zeroBytes(c.bytes, p * PAGE_SIZE, q * PAGE_SIZE);
-      left -= q - p;
+      while (q < n && fl[q] !== 0) q++;
+      zeroBytes(c.bytes, Math.max(lo, p * PAGE_SIZE), Math.min(hi, q * PAGE_SIZE));
       p = q;
     }
+    if (fl.length <= 64) for (let p = 0; p < fl.length; p++) fl[p] = 0;
+    else fl.fill(0);
     c.resident = 0;
+    c.wLo = c.bytes.length;
+    c.wHi = 0;
   }
 
   /**

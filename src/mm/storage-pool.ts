@@ -16,8 +16,9 @@
  *   and keys futexes by them, so such a buffer belongs to its file forever
  *   (the PageCache keeps it out of the pool; `give` re-checks).
  * - Everything here is all zero: bytes, flags and mapcounts. The PageCache
- *   zeroes a file's resident pages when it is destroyed (like
- *   init_on_free=1): the zeroing moves from the first touch to the free.
+ *   zeroes what a file wrote when the file is destroyed (like
+ *   init_on_free=1, but only the bytes in the written extent): the zeroing
+ *   moves from the first touch to the free.
  * - The pool is bounded (`maxBytes`, virtual size of the buffers); when a new
  *   buffer does not fit, the oldest ones are dropped (and go back to the OS
  *   when V8 collects them).
@@ -38,6 +39,12 @@ export interface PageStorage {
   mapcount: Int32Array | null;
   /** Resident pages. */
   resident: number;
+  /**
+   * The written extent, byte offsets [wLo, wHi) into the buffer (wLo = size,
+   * wHi = 0: nothing written): everything outside it is still zero.
+   */
+  wLo: number;
+  wHi: number;
   /** Handed out by PageCache.storage(): never recycled. */
   exported: boolean;
   /** The pool's age list (older, newer), while pooled. */
@@ -48,7 +55,7 @@ export interface PageStorage {
 /** A fresh, zeroed storage of `pages` pages. */
 export function newPageStorage(pages: number): PageStorage {
   const buf = new SharedArrayBuffer(pages * PAGE_SIZE);
-  return { buf, bytes: new Uint8Array(buf), flags: new Uint8Array(pages), mapcount: null, resident: 0, exported: false, older: null, newer: null };
+  return { buf, bytes: new Uint8Array(buf), flags: new Uint8Array(pages), mapcount: null, resident: 0, wLo: pages * PAGE_SIZE, wHi: 0, exported: false, older: null, newer: null };
 }
 
 /** Empty size classes are pruned when there are this many classes. */
@@ -83,7 +90,7 @@ export class StoragePool {
     const s = c.items.pop()!;
     // An emptied class stays for the next give (the common take/give
     // cycle of one size allocates nothing); eviction prunes empty ones.
-    if (c.items.length === c.head) { c.items.length = 0; c.head = 0; }
+    if (c.head !== 0 && c.items.length === c.head) { c.items.length = 0; c.head = 0; }
     this.unlink(s);
     return s;
   }
@@ -95,7 +102,7 @@ export class StoragePool {
    */
   give(s: PageStorage): boolean {
     const n = s.buf.byteLength;
-    if (s.exported || n > this.maxBytes || s.resident !== 0) return false;
+    if (s.exported || n > this.maxBytes || s.resident !== 0 || s.wHi !== 0) return false;
     if (s.older !== null || s.newer !== null || this.oldest === s) throw new Error('StoragePool: storage pooled twice');
     while (this.bytes + n > this.maxBytes) this.evictOldest();
     const pages = n / PAGE_SIZE;

@@ -4,9 +4,11 @@ import fc from 'fast-check';
 import { PageAllocator } from '../../src/mm/page-allocator.js';
 import { CHUNK_PAGES, CONTIGUOUS_LIMIT_PAGES, PageCache } from '../../src/mm/page-cache.js';
 import { StoragePool, newPageStorage, STORAGE_POOL_BYTES_DEFAULT } from '../../src/mm/storage-pool.js';
+import { MAP_SHARED, RW, caller, hookedFile, newMm } from './helpers.js';
 
 const P = 4096;
-const bufferOf = (c: PageCache): SharedArrayBuffer => (c as unknown as { chunks: Map<number, { buf: SharedArrayBuffer }> }).chunks.get(0)!.buf;
+// The one chunk of a file up to 1 GiB (a private field: looking at it changes nothing, unlike storage()).
+const bufferOf = (c: PageCache): SharedArrayBuffer => (c as unknown as { lastChunk: { buf: SharedArrayBuffer } }).lastChunk.buf;
 const allZero = (b: SharedArrayBuffer): boolean => new Uint8Array(b).every((x) => x === 0);
 
 test('a destroyed file\'s storage backs the next file of its size, zeroed', () => {
@@ -94,4 +96,38 @@ test('StoragePool: the newest of a size is taken, the oldest of all evicted (fas
     assert.equal(pool.size, 0);
     assert.equal(pool.bytes, 0);
   }));
+});
+
+test('whatever was written, recycled storage comes back all zero (fast-check)', () => {
+  const write = fc.record({
+    k: fc.integer({ min: 0, max: 4 }), off: fc.integer({ min: 0, max: 6 * P }), len: fc.integer({ min: 1, max: 2 * P }),
+    byte: fc.integer({ min: 1, max: 255 }),
+  });
+  fc.assert(fc.property(fc.array(write, { maxLength: 8 }), (ws) => {
+    const mm = newMm();
+    const c = caller();
+    const f = hookedFile(mm, 6 * P);
+    const at = mm.mmap(0n, BigInt(6 * P), RW, MAP_SHARED, f, 0n, c);
+    for (const w of ws) {
+      const page = Math.min(5, Math.floor(w.off / P)), inPage = w.off % P, n = Math.min(w.len, P - inPage);
+      switch (w.k) {
+        case 0: mm.write(at + w.off, new Uint8Array(w.len).fill(w.byte)); break;
+        case 1: mm.fill(at + w.off, w.len, w.byte); break;
+        case 2: f.cache.write(page, inPage, new Uint8Array(n).fill(w.byte), 0, n); break;
+        case 3: f.cache.fill(page, inPage, n, w.byte); break;
+        case 4: f.cache.punchHole(page, page + 1); break;
+      }
+    }
+    mm.teardown(c);
+    f.cache.destroy();
+    assert.equal(mm.allocator.allocatedPages, 0);
+    const s = mm.allocator.storagePool.take(6);
+    if (ws.some((w) => w.k !== 4)) assert.ok(s, 'pooled');
+    if (s) {
+      assert.ok(s.bytes.every((x) => x === 0));
+      assert.ok(s.flags.every((x) => x === 0));
+      assert.ok(!s.mapcount || s.mapcount.every((x) => x === 0));
+      assert.deepEqual([s.resident, s.wLo, s.wHi], [0, 6 * P, 0]);
+    }
+  }), { numRuns: 200 });
 });
