@@ -15,15 +15,19 @@ export interface AccessFault { signal: 'SIGSEGV' | 'SIGBUS'; offset: bigint }
 /** What read/write/fill return: the bytes read before any fault. */
 export interface AccessResult { data: Uint8Array; fault?: AccessFault }
 
-const ACCESS_CHUNK = 1n << 24n;
+/** What a write or fill that completed returns: one shared, frozen object (no allocation per access). */
+const WRITTEN: AccessResult = Object.freeze({ data: Object.freeze(new Uint8Array(0)) });
+const TASK_SIZE_N = Number(TASK_SIZE);
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
-  return out;
+/**
+ * An address or length of read/write/fill as a number (number-only on the
+ * common path): the u64 value, or TASK_SIZE + 4096 for any value above
+ * TASK_SIZE (the access faults there whatever the exact value).
+ */
+function accessArg(v: U64Arg): number {
+  if (typeof v === 'number' && v >= 0 && Number.isSafeInteger(v)) return v;
+  const b = u64(v);
+  return b > TASK_SIZE ? TASK_SIZE_N + PAGE_SIZE : Number(b);
 }
 import type { Process } from './process.js';
 
@@ -137,49 +141,28 @@ export class RawSyscalls {
   /**
    * Reads `len` bytes in ascending order, stopping at the first byte the
    * process could not read (the CPU's view: SIGSEGV/SIGBUS at that offset).
-   * Works in chunks so that a huge length costs only what is really mapped.
+   * The walk goes page by page and stops at the first fault, so a huge
+   * length costs only what is really mapped; everything at or above
+   * TASK_SIZE (or 2^64) faults.
    */
   read(addr: U64Arg, len: U64Arg): AccessResult {
-    const parts: Uint8Array[] = [];
-    const fault = this.chunked(u64(addr), u64(len), (a, n, done) => {
-      const r = this.p.mm.read(a, n);
-      parts.push(r.data);
-      return r.fault ? { signal: r.fault.signal, offset: done + BigInt(r.fault.offset) } : undefined;
-    });
-    const data = parts.length === 1 ? parts[0]! : concat(parts);
-    return fault ? { data, fault } : { data };
+    const mm = this.p.mm;
+    const n = accessArg(len);
+    const data = mm.readN(accessArg(addr), n);
+    return data.length < n ? { data, fault: { signal: mm.accessSignal, offset: BigInt(data.length) } } : { data };
   }
 
   write(addr: U64Arg, data: Uint8Array): AccessResult {
-    const fault = this.chunked(u64(addr), BigInt(data.length), (a, n, done) => {
-      const r = this.p.mm.write(a, data.subarray(Number(done), Number(done) + n));
-      return r.fault ? { signal: r.fault.signal, offset: done + BigInt(r.fault.offset) } : undefined;
-    });
-    return fault ? { data: new Uint8Array(0), fault } : { data: new Uint8Array(0) };
+    const mm = this.p.mm;
+    const got = mm.writeN(accessArg(addr), data, 0, data.length);
+    return got < data.length ? { data: new Uint8Array(0), fault: { signal: mm.accessSignal, offset: BigInt(got) } } : WRITTEN;
   }
 
   fill(addr: U64Arg, len: U64Arg, byte: number): AccessResult {
-    const fault = this.chunked(u64(addr), u64(len), (a, n, done) => {
-      const r = this.p.mm.fill(a, n, byte & 0xff);
-      return r.fault ? { signal: r.fault.signal, offset: done + BigInt(r.fault.offset) } : undefined;
-    });
-    return fault ? { data: new Uint8Array(0), fault } : { data: new Uint8Array(0) };
-  }
-
-  /** Runs an access in chunks of at most ACCESS_CHUNK bytes; an address at or past 2^64 or TASK_SIZE faults. */
-  private chunked(addr: bigint, len: bigint, step: (a: bigint, n: number, done: bigint) => AccessFault | undefined): AccessFault | undefined {
-    let done = 0n;
-    while (done < len) {
-      const a = addr + done;
-      if (a >= TASK_SIZE) return { signal: 'SIGSEGV', offset: done };
-      let n = len - done;
-      if (n > ACCESS_CHUNK) n = ACCESS_CHUNK;
-      if (a + n > TASK_SIZE) n = TASK_SIZE - a;
-      const f = step(a, Number(n), done);
-      if (f) return f;
-      done += n;
-    }
-    return undefined;
+    const mm = this.p.mm;
+    const n = accessArg(len);
+    const got = mm.fillN(accessArg(addr), n, byte & 0xff);
+    return got < n ? { data: new Uint8Array(0), fault: { signal: mm.accessSignal, offset: BigInt(got) } } : WRITTEN;
   }
 
   // --- processes and credentials -------------------------------------------

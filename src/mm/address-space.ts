@@ -31,6 +31,7 @@ import {
 } from './hugetlb.js';
 import { PageCache } from './page-cache.js';
 import { VmaTree } from './vma-tree.js';
+import { copyBytes, fillBytes } from './bytes.js';
 import {
   AnonPage, AnonVma, PageRangeSet, Vma, vmFlags, type MappedFile, type MmCaller, type PteOwner, type VmaOperations,
   VM_ACCESS_FLAGS, VM_ACCOUNT, VM_COPY_ON_FORK, VM_DONTCOPY, VM_DONTDUMP, VM_DONTEXPAND,
@@ -1148,9 +1149,13 @@ export class AddressSpace implements PteOwner {
   /**
    * Handles a fault on the page at pageAddr of vma (handle_mm_fault). The
    * access permission was checked by the caller unless `force`. Returns 0, 1
-   * (SIGSEGV) or 2 (SIGBUS); on success the page is mapped.
+   * (SIGSEGV) or 2 (SIGBUS); on success the page is mapped, and pgBytes /
+   * pgOff say where its bytes are for the access that faulted (the PTE's
+   * page frame: the access walk needs no second lookup). A write says which
+   * bytes of the page it will store to, [from, to) (the whole page unless
+   * told), for the page cache's written extent.
    */
-  private faultPage(vma: Vma, pageAddr: number, write: boolean, force = false): number {
+  private faultPage(vma: Vma, pageAddr: number, write: boolean, force = false, from = 0, to = PAGE): number {
     void force;
     const lin = vma.linear(pageAddr);
     if (vma.guards?.has(lin)) return 1;
@@ -1162,7 +1167,9 @@ export class AddressSpace implements PteOwner {
         // dirty, and fault_dirty_shared_page() marks the folio dirty
         // (folio_mark_dirty), which every other mapping of the page sees in
         // smaps (Shared_Dirty / Private_Dirty, Pss_Dirty).
-        file!.cache.faultIn(lin, true);
+        const cache = file!.cache;
+        this.pgBytes = cache.faultInWrite(lin, from, to);
+        this.pgOff = cache.pageOffset(lin);
         this.installFile(vma, lin, true);
         return 0;
       }
@@ -1173,46 +1180,49 @@ export class AddressSpace implements PteOwner {
           this.allocator.alloc(1);
           vma.anonPages!.set(lin, copy);
           this.dropAnonPage(page);
+          this.pgBytes = copy.data;
         } else {
           page.dirty = true;
           page.lazyFree = false;
+          this.pgBytes = page.data;
         }
+        this.pgOff = 0;
         return 0;
       }
       this.anonVmaPrepare(vma);
       let data: Uint8Array | undefined;
       if (file) {
         if (lin >= file.sizePages) return 2;
-        const { bytes, offset } = file.cache.faultIn(lin);
-        data = bytes.slice(offset, offset + PAGE);
+        const bytes = file.cache.faultIn(lin);
+        const off = file.cache.pageOffset(lin);
+        data = bytes.slice(off, off + PAGE);
         if (vma.filePtes?.has(lin)) this.removeFile(vma, lin);
       }
       this.allocator.alloc(1);
-      this.installAnon(vma, lin, new AnonPage(data));
+      const fresh = new AnonPage(data);
+      this.installAnon(vma, lin, fresh);
+      this.pgBytes = fresh.data;
+      this.pgOff = 0;
       return 0;
     }
-    if (vma.anonPages?.has(lin)) return 0;
+    const ap = vma.anonPages?.get(lin);
+    if (ap) {
+      this.pgBytes = ap.data;
+      this.pgOff = 0;
+      return 0;
+    }
     if (file) {
       if (lin >= file.sizePages) return 2;
-      file.cache.faultIn(lin);
+      const cache = file.cache;
+      this.pgBytes = cache.faultIn(lin);
+      this.pgOff = cache.pageOffset(lin);
       this.installFile(vma, lin, false);
+      return 0;
     }
+    // Private anonymous memory never written: the shared zero page.
+    this.pgBytes = ZERO_PAGE;
+    this.pgOff = 0;
     return 0;
-  }
-
-  /**
-   * The bytes backing the page at pageAddr for an access (after the fault):
-   * [bytes, offset] or null for the zero page.
-   */
-  private pageBytes(vma: Vma, pageAddr: number): [Uint8Array, number] | null {
-    const lin = vma.linear(pageAddr);
-    const ap = vma.anonPages?.get(lin);
-    if (ap) return [ap.data, 0];
-    if (vma.file) {
-      const { bytes, offset } = vma.file.cache.faultIn(lin);
-      return [bytes, offset];
-    }
-    return null;
   }
 
   /** expand_downwards() for an access below a VM_GROWSDOWN VMA. */
@@ -1247,73 +1257,153 @@ export class AddressSpace implements PteOwner {
     return v;
   }
 
+  // --------------------------------------------------------- access walk
+  //
+  // The CPU's loads and stores. The walk is number-only and allocates
+  // nothing on its common path (an address below TASK_SIZE, pages already
+  // known): the kernel's raw read/write/fill call it once per access.
+
+  /** The signal of the fault that stopped the last short readN/writeN/fillN. */
+  accessSignal: 'SIGSEGV' | 'SIGBUS' = 'SIGSEGV';
+  /** Where the page of the last successful faultPage() is: its bytes and the page's offset in them. */
+  private pgBytes: Uint8Array = ZERO_PAGE;
+  private pgOff = 0;
+  /** The destination of the read walk in progress (grown as it goes). */
+  private readBuf: Uint8Array = ZERO_PAGE;
+
   /**
-   * Byte-wise access loop: visits every byte of [addr, addr+len) page by
-   * page, stopping at the first byte that cannot be accessed. Returns the
-   * fault, if any.
+   * Reads up to `len` bytes at `addr` (an integer >= 0; `len` >= 0, any
+   * size) in ascending order, stopping at the first byte the process cannot
+   * read. Returns the bytes read: fewer than `len` means the byte at that
+   * offset faulted, with `accessSignal`.
    */
-  private access(addrIn: number | bigint, lenIn: number | bigint, write: boolean,
-    fn: (bytes: Uint8Array, off: number, done: number, n: number) => void): { signal: 'SIGSEGV' | 'SIGBUS'; offset: bigint } | undefined {
-    const addrB = BigInt.asUintN(64, BigInt(addrIn));
-    const lenB = BigInt.asUintN(64, BigInt(lenIn));
-    if (lenB === 0n) return undefined;
-    if (addrB >= TASK_SIZE) return { signal: 'SIGSEGV', offset: 0n };
-    const addr = Number(addrB);
-    // Everything at or above TASK_SIZE faults, so the walk never needs more than this.
-    const len = Number(lenB > TASK_SIZE ? TASK_SIZE : lenB);
+  readN(addr: number, len: number): Uint8Array {
+    this.readBuf = new Uint8Array(Math.min(len, TASK_SIZE_N - addr > 0 ? TASK_SIZE_N - addr : 0, 1 << 20));
+    const got = this.walk(0, addr, len, ZERO_PAGE, 0, 0);
+    const buf = this.readBuf;
+    this.readBuf = ZERO_PAGE;
+    return got === buf.length ? buf : buf.slice(0, got);
+  }
+
+  /**
+   * Writes src[srcOff, srcOff + len) at `addr` (an integer >= 0) in
+   * ascending order, stopping at the first fault. Returns the number of
+   * bytes written: fewer than `len` means the byte at that offset faulted,
+   * with `accessSignal`.
+   */
+  writeN(addr: number, src: Uint8Array, srcOff: number, len: number): number {
+    return this.walk(1, addr, len, src, srcOff, 0);
+  }
+
+  /** Writes `len` (any size) copies of `byte` at `addr`, like writeN. */
+  fillN(addr: number, len: number, byte: number): number {
+    return this.walk(2, addr, len, ZERO_PAGE, 0, byte & 0xff);
+  }
+
+  /**
+   * The access walk: visits [addr, addr + len) page by page in ascending
+   * order (op 0 read into readBuf, 1 write from buf[bufOff...], 2 fill with
+   * `byte`), checking the VMA's permission and faulting each page in, and
+   * stops at the first byte that cannot be accessed. Everything at or above
+   * TASK_SIZE faults (SIGSEGV). Returns the number of bytes accessed.
+   *
+   * The copies of consecutive pages that lie back to back in one buffer
+   * (a segment's pages) are made as one copy after their faults. Only
+   * faults that move no data are taken with a copy pending; a private write
+   * fault may copy a page (COW), so the bytes before it are written first,
+   * in order, as the CPU would have.
+   */
+  private walk(op: number, addr: number, len: number, buf: Uint8Array, bufOff: number, byte: number): number {
+    let end = TASK_SIZE_N - addr;
+    if (end < 0) end = 0;
+    if (len < end) end = len;
+    const write = op !== 0;
     let done = 0;
-    while (done < len) {
+    // The pending copy: bytes [runOff, runOff + runLen) of runBytes, at offset runDone of the access.
+    let runBytes: Uint8Array = ZERO_PAGE, runOff = 0, runDone = 0, runLen = 0;
+    let signal: 'SIGSEGV' | 'SIGBUS' | null = null;
+    while (done < end) {
       const a = addr + done;
-      if (a >= TASK_SIZE_N) return { signal: 'SIGSEGV', offset: BigInt(done) };
       const vma = this.accessVma(a);
-      if (!vma) return { signal: 'SIGSEGV', offset: BigInt(done) };
-      const ok = write ? (vma.flags & VM_WRITE) : (vma.flags & VM_ACCESS_FLAGS);
-      if (!ok) return { signal: 'SIGSEGV', offset: BigInt(done) };
-      const pageAddr = pageDown(a);
-      const r = this.faultPage(vma, pageAddr, write);
-      if (r !== 0) return { signal: r === 2 ? 'SIGBUS' : 'SIGSEGV', offset: BigInt(done) };
-      const n = Math.min(len - done, pageAddr + PAGE - a);
-      const pb = this.pageBytes(vma, pageAddr);
-      if (pb) fn(pb[0], pb[1] + (a - pageAddr), done, n);
-      else fn(ZERO_PAGE, a - pageAddr, done, n);
+      if (vma === null || !(write ? vma.flags & VM_WRITE : vma.flags & VM_ACCESS_FLAGS)) { signal = 'SIGSEGV'; break; }
+      // (Addresses pass 2^31: `%` would be a floating-point fmod call.)
+      const pageAddr = Math.floor(a / PAGE) * PAGE;
+      if (runLen !== 0 && write && !(vma.flags & VM_SHARED)) {
+        this.runCopy(op, runBytes, runOff, runDone, runLen, buf, bufOff, byte);
+        runLen = 0;
+      }
+      const inPage = pageAddr + PAGE - a;
+      const n = end - done < inPage ? end - done : inPage;
+      const r = this.faultPage(vma, pageAddr, write, false, a - pageAddr, a - pageAddr + n);
+      if (r !== 0) { signal = r === 2 ? 'SIGBUS' : 'SIGSEGV'; break; }
+      const pb = this.pgBytes;
+      const po = this.pgOff + (a - pageAddr);
+      if (runLen !== 0 && pb === runBytes && po === runOff + runLen) {
+        runLen += n;
+      } else {
+        if (runLen !== 0) this.runCopy(op, runBytes, runOff, runDone, runLen, buf, bufOff, byte);
+        runBytes = pb;
+        runOff = po;
+        runDone = done;
+        runLen = n;
+      }
       done += n;
     }
-    return undefined;
+    if (runLen !== 0) this.runCopy(op, runBytes, runOff, runDone, runLen, buf, bufOff, byte);
+    if (done < len) this.accessSignal = signal ?? 'SIGSEGV';
+    return done;
+  }
+
+  /** One coalesced copy of the walk. */
+  private runCopy(op: number, bytes: Uint8Array, off: number, done: number, n: number, buf: Uint8Array, bufOff: number, byte: number): void {
+    if (op === 1) copyBytes(bytes, off, buf, bufOff + done, n);
+    else if (op === 2) fillBytes(bytes, off, n, byte);
+    else {
+      let rb = this.readBuf;
+      if (done + n > rb.length) {
+        const nb = new Uint8Array(Math.max(rb.length * 2, done + n));
+        nb.set(rb.subarray(0, done));
+        this.readBuf = rb = nb;
+      }
+      // The zero page reads as the zeros the buffer already holds.
+      if (bytes !== ZERO_PAGE) copyBytes(rb, done, bytes, off, n);
+    }
+  }
+
+  /** A read/write/fill address or length as a number; anything above TASK_SIZE faults alike. */
+  private static accessNumber(v: number | bigint): number {
+    if (typeof v === 'number' && v >= 0 && Number.isSafeInteger(v)) return v;
+    const b = BigInt.asUintN(64, BigInt(v));
+    return b > TASK_SIZE ? TASK_SIZE_N + PAGE : Number(b);
+  }
+
+  /** What a write or fill that completed returns (shared and frozen: no allocation per access). */
+  private static readonly WRITTEN: AccessResult = Object.freeze({ data: Object.freeze(new Uint8Array(0)) });
+
+  private writeResult(got: number, len: number): AccessResult {
+    if (got >= len) return AddressSpace.WRITTEN;
+    return { data: new Uint8Array(0), fault: { signal: this.accessSignal, offset: BigInt(got) } };
   }
 
   /** Reads len bytes at addr in ascending order, stopping at the first fault. */
   read(addr: number | bigint, len: number | bigint, caller?: MmCaller): AccessResult {
     void caller;
-    let buf = new Uint8Array(Math.min(Number(BigInt.asUintN(64, BigInt(len)) > 1n << 20n ? 1n << 20n : BigInt(len)), 1 << 20));
-    let got = 0;
-    const fault = this.access(addr, len, false, (b, off, done, n) => {
-      if (done + n > buf.length) {
-        const nb = new Uint8Array(Math.max(buf.length * 2, done + n));
-        nb.set(buf.subarray(0, got));
-        buf = nb;
-      }
-      buf.set(b.subarray(off, off + n), done);
-      got = done + n;
-    });
-    const data = got === buf.length ? buf : buf.slice(0, got);
-    return fault ? { data, fault } : { data };
+    const n = AddressSpace.accessNumber(len);
+    const data = this.readN(AddressSpace.accessNumber(addr), n);
+    return data.length < n ? { data, fault: { signal: this.accessSignal, offset: BigInt(data.length) } } : { data };
   }
 
   /** Writes bytes at addr in ascending order, stopping at the first fault. */
   write(addr: number | bigint, bytes: Uint8Array, caller?: MmCaller): AccessResult {
     void caller;
-    const fault = this.access(addr, bytes.length, true, (b, off, done, n) => {
-      b.set(bytes.subarray(done, done + n), off);
-    });
-    return fault ? { data: new Uint8Array(0), fault } : { data: new Uint8Array(0) };
+    return this.writeResult(this.writeN(AddressSpace.accessNumber(addr), bytes, 0, bytes.length), bytes.length);
   }
 
   /** Writes len copies of byte at addr in ascending order, stopping at the first fault. */
   fill(addr: number | bigint, len: number | bigint, byte: number, caller?: MmCaller): AccessResult {
     void caller;
-    const v = byte & 0xff;
-    const fault = this.access(addr, len, true, (b, off, _done, n) => { b.fill(v, off, off + n); });
-    return fault ? { data: new Uint8Array(0), fault } : { data: new Uint8Array(0) };
+    const n = AddressSpace.accessNumber(len);
+    return this.writeResult(this.fillN(AddressSpace.accessNumber(addr), n, byte), n);
   }
 
   // -------------------------------------------------------------- mprotect

@@ -12,6 +12,7 @@ import {
   MAX_MAP_COUNT_DEFAULT, MMAP_MIN_ADDR_DEFAULT, LSM_MMAP_MIN_ADDR_DEFAULT, PAGE_SIZE,
 } from '../abi/constants.js';
 import { defaultHugetlbPool, type HugetlbPool } from './hugetlb.js';
+import { StoragePool, STORAGE_POOL_BYTES_DEFAULT } from './storage-pool.js';
 
 export const OVERCOMMIT_GUESS = 0;
 export const OVERCOMMIT_ALWAYS = 1;
@@ -51,6 +52,11 @@ export interface PageAllocatorOptions {
    * memory manager and SysV see one configuration.
    */
   hugetlb?: Partial<HugetlbPool>;
+  /**
+   * Bound, in bytes, of the pool of zeroed page storage recycled from
+   * destroyed shmem files (StoragePool; default 256 MiB, 0 disables it).
+   */
+  storagePoolBytes?: number;
 }
 
 export class PageAllocator {
@@ -67,6 +73,8 @@ export class PageAllocator {
   readonly sysctl: VmSysctl;
   /** The hstates of the machine (anonymous MAP_HUGETLB, hugetlbfs devices). */
   readonly hugetlb: HugetlbPool;
+  /** Zeroed page storage of destroyed shmem files, for the next ones (the free lists). */
+  readonly storagePool: StoragePool;
 
   constructor(opts: PageAllocatorOptions = {}) {
     this.totalRamPages = opts.totalRamPages ?? Math.floor(os.totalmem() / PAGE_SIZE);
@@ -87,6 +95,7 @@ export class PageAllocator {
       sizes: opts.hugetlb?.sizes ?? hp.sizes,
       freePages: opts.hugetlb?.freePages ?? hp.freePages,
     };
+    this.storagePool = new StoragePool(opts.storagePoolBytes ?? STORAGE_POOL_BYTES_DEFAULT);
   }
 
   /** The kernel's effective mmap_min_addr (security/min_addr.c). */

@@ -14,10 +14,19 @@
  * one 64 MiB virtual reservation and one resident page. `storage()` hands out
  * (SharedArrayBuffer, byteOffset) for a contiguous page range, for zero-copy
  * views of a whole mapping.
+ *
+ * Recycling: a chunk comes from the allocator's StoragePool when one of the
+ * same size is there (a destroyed file's buffer, its pages already faulted
+ * in the host), else it is a new SharedArrayBuffer. destroy() zeroes the
+ * resident pages of each chunk and pools it, unless storage() ever handed
+ * the chunk's buffer out (views in other threads, futex keys): such a buffer
+ * stays with its file and is dropped with it.
  */
 import { PAGE_SIZE } from '../abi/constants.js';
 import type { PageAllocator } from './page-allocator.js';
 import type { PteOwner, Vma } from './vma.js';
+import { copyBytes, fillBytes, zeroBytes } from './bytes.js';
+import { newPageStorage, type PageStorage } from './storage-pool.js';
 
 /** Files of at most this many pages get one contiguous buffer. */
 export const CONTIGUOUS_LIMIT_PAGES = (1 << 30) / PAGE_SIZE;
@@ -27,15 +36,7 @@ export const CHUNK_PAGES = (64 << 20) / PAGE_SIZE;
 const F_RESIDENT = 1;
 const F_DIRTY = 2;
 
-interface Chunk {
-  readonly buf: SharedArrayBuffer;
-  readonly bytes: Uint8Array;
-  /** Per page: F_RESIDENT | F_DIRTY. */
-  readonly flags: Uint8Array;
-  /** Per page: number of page-table entries mapping it (all processes). */
-  mapcount: Int32Array | null;
-  resident: number;
-}
+type Chunk = PageStorage;
 
 export class PageCache {
   /** Capacity in pages. */
@@ -45,15 +46,18 @@ export class PageCache {
   readonly allocator: PageAllocator;
   private readonly chunkPages: number;
   /**
-   * The chunks, created on first use: most segments have no chunk until
-   * touched, and an empty Map costs ~100 bytes per segment (bench: 10 000
-   * empty segments).
+   * The chunks of a file of several chunks, created on first use: most
+   * segments have no chunk until touched, and an empty Map costs ~100 bytes
+   * per segment (bench: 10 000 empty segments).
    */
   private chunks: Map<number, Chunk> | null = null;
   /** The reverse map (i_mmap): the first VMA mapping this file, chained by Vma.rmapNext. */
   private rmapFirst: Vma | null = null;
   private destroyed = false;
-  /** One-entry cache of the last chunk used. */
+  /**
+   * The last chunk used (a one-entry cache) and its index. A file of one
+   * chunk (up to 1 GiB) keeps its chunk only here, without a Map.
+   */
   private lastIdx = -1;
   private lastChunk: Chunk | null = null;
 
@@ -69,15 +73,14 @@ export class PageCache {
   /** The chunk holding page `i`, created when `create`. */
   private chunk(i: number, create: boolean): Chunk | null {
     const ci = Math.floor(i / this.chunkPages);
-    if (ci === this.lastIdx && this.lastChunk) return this.lastChunk;
+    if (ci === this.lastIdx) return this.lastChunk;
     let c = this.chunks?.get(ci);
     if (!c) {
       if (!create) return null;
       if (this.destroyed) throw new Error('PageCache: access after destroy');
       const pages = Math.min(this.chunkPages, this.pageCount - ci * this.chunkPages);
-      const buf = new SharedArrayBuffer(pages * PAGE_SIZE);
-      c = { buf, bytes: new Uint8Array(buf), flags: new Uint8Array(pages), mapcount: null, resident: 0 };
-      (this.chunks ??= new Map()).set(ci, c);
+      c = this.allocator.storagePool.take(pages) ?? newPageStorage(pages);
+      if (this.pageCount > this.chunkPages) (this.chunks ??= new Map()).set(ci, c);
     }
     this.lastIdx = ci;
     this.lastChunk = c;
@@ -100,25 +103,52 @@ export class PageCache {
 
   /**
    * Faults page `i` in (allocating a zeroed page if needed) and returns the
-   * bytes of its chunk and the byte offset of the page in them. `dirty` marks
+   * bytes of its chunk; the page is at pageOffset(i) in them (two numbers
+   * rather than a result object: this is on every access). `dirty` marks
    * the folio dirty: a write(2)-like access, or a write fault through a
    * shared mapping (fault_dirty_shared_page); the PTE's own dirty bit lives
    * in Vma.filePtes and is folded into the folio when the PTE is zapped.
+   * A caller that writes into the page passes `dirty`: the whole page then
+   * counts as written (see faultInWrite).
    */
-  faultIn(i: number, dirty = false): { bytes: Uint8Array; offset: number } {
+  faultIn(i: number, dirty = false): Uint8Array {
+    return dirty ? this.faultInWrite(i, 0, PAGE_SIZE) : this.fault(i, 0).bytes;
+  }
+
+  /**
+   * faultIn(i, true) for a write of bytes [from, to) of the page only: the
+   * chunk's written extent (what destroy() must zero before the storage is
+   * recycled) grows by just those bytes. Every write into page storage goes
+   * through here or faultIn(i, true), or through storage()/pageView(), whose
+   * buffers are never recycled.
+   */
+  faultInWrite(i: number, from: number, to: number): Uint8Array {
+    const c = this.fault(i, F_DIRTY);
+    const base = (i % this.chunkPages) * PAGE_SIZE;
+    if (base + from < c.wLo) c.wLo = base + from;
+    if (base + to > c.wHi) c.wHi = base + to;
+    return c.bytes;
+  }
+
+  private fault(i: number, dirty: number): Chunk {
     this.check(i);
     const c = this.chunk(i, true)!;
     const p = i % this.chunkPages;
     const f = c.flags[p]!;
     if (!(f & F_RESIDENT)) {
-      c.flags[p] = F_RESIDENT | (dirty ? F_DIRTY : 0);
+      c.flags[p] = F_RESIDENT | dirty;
       c.resident++;
       this.residentPages++;
       this.allocator.alloc(1, true);
     } else if (dirty && !(f & F_DIRTY)) {
       c.flags[p] = f | F_DIRTY;
     }
-    return { bytes: c.bytes, offset: p * PAGE_SIZE };
+    return c;
+  }
+
+  /** The byte offset of page `i` in the bytes faultIn(i) returns. */
+  pageOffset(i: number): number {
+    return (i % this.chunkPages) * PAGE_SIZE;
   }
 
   /** Sets the folio's dirty flag (a dirty PTE was zapped). */
@@ -127,28 +157,33 @@ export class PageCache {
     if (c && (c.flags[i % this.chunkPages]! & F_RESIDENT)) c.flags[i % this.chunkPages]! |= F_DIRTY;
   }
 
-  /** A view of page `i` (faulting it in). */
+  /** A view of page `i` (faulting it in). The caller may keep it: like storage(), it pins the buffer to this file. */
   pageView(i: number, dirty = false): Uint8Array {
-    const { bytes, offset } = this.faultIn(i, dirty);
+    const bytes = this.faultIn(i, dirty);
+    this.chunk(i, false)!.exported = true;
+    const offset = this.pageOffset(i);
     return bytes.subarray(offset, offset + PAGE_SIZE);
   }
 
   /** Reads `len` bytes at (page, offset) into dst (faults the page in). */
   read(i: number, offset: number, dst: Uint8Array, dstOff: number, len: number): void {
-    const { bytes, offset: base } = this.faultIn(i, false);
-    dst.set(bytes.subarray(base + offset, base + offset + len), dstOff);
+    const bytes = this.faultIn(i, false);
+    const base = this.pageOffset(i);
+    copyBytes(dst, dstOff, bytes, base + offset, len);
   }
 
   /** Writes `len` bytes from src at (page, offset) (faults the page in, marks it dirty). */
   write(i: number, offset: number, src: Uint8Array, srcOff: number, len: number): void {
-    const { bytes, offset: base } = this.faultIn(i, true);
-    bytes.set(src.subarray(srcOff, srcOff + len), base + offset);
+    const bytes = this.faultInWrite(i, offset, offset + len);
+    const base = this.pageOffset(i);
+    copyBytes(bytes, base + offset, src, srcOff, len);
   }
 
   /** Fills `len` bytes at (page, offset) with `byte`. */
   fill(i: number, offset: number, len: number, byte: number): void {
-    const { bytes, offset: base } = this.faultIn(i, true);
-    bytes.fill(byte, base + offset, base + offset + len);
+    const bytes = this.faultInWrite(i, offset, offset + len);
+    const base = this.pageOffset(i);
+    fillBytes(bytes, base + offset, len, byte);
   }
 
   /** Number of PTEs (over all processes) that map page `i`. */
@@ -187,7 +222,11 @@ export class PageCache {
       for (let p = lo; p < hi; p++) if (fl[p]! & F_RESIDENT) fn(ci * cp + p);
     };
     const chunks = this.chunks;
-    if (!chunks) return;
+    if (!chunks) {
+      // One chunk at most, held in lastChunk.
+      if (this.lastChunk) visit(0, this.lastChunk);
+      return;
+    }
     if (ciLast - ciFirst + 1 <= chunks.size) {
       for (let ci = ciFirst; ci <= ciLast; ci++) {
         const c = chunks.get(ci);
@@ -262,19 +301,31 @@ export class PageCache {
     const c = this.chunk(i, false)!;
     const p = i % this.chunkPages;
     if (c.mapcount && c.mapcount[p] !== 0) throw new Error(`PageCache: freeing mapped page ${i}`);
-    c.bytes.fill(0, p * PAGE_SIZE, (p + 1) * PAGE_SIZE);
+    zeroBytes(c.bytes, p * PAGE_SIZE, (p + 1) * PAGE_SIZE);
     c.flags[p] = 0;
     c.resident--;
     this.residentPages--;
     this.allocator.free(1, true);
   }
 
-  /** Frees every page (the file's inode is evicted). Idempotent. */
+  /**
+   * Frees every page (the file's inode is evicted). Idempotent. Chunks never
+   * exported go back to the allocator's pool, their resident pages zeroed
+   * here: the zeroing a fresh page would cost on its first touch is paid at
+   * the free instead (init_on_free), in proportion to the pages used.
+   */
   destroy(): void {
     if (this.destroyed) return;
     this.unmapMappingRange(0, this.pageCount);
     this.allocator.free(this.residentPages, true);
     this.residentPages = 0;
+    const pool = this.allocator.storagePool;
+    for (const c of this.chunks ? this.chunks.values() : this.lastChunk ? [this.lastChunk] : []) {
+      if (!c.exported && pool.accepts(c.flags.length)) {
+        this.scrub(c);
+        pool.give(c);
+      }
+    }
     this.chunks = null;
     this.lastChunk = null;
     this.lastIdx = -1;
@@ -282,17 +333,47 @@ export class PageCache {
   }
 
   /**
+   * Zeroes what was written into `c` (its written extent, within its
+   * resident pages: a page never resident is still zero, and zeroing it would
+   * make the host fault it in) and clears its books, for the pool. Every PTE
+   * is gone (destroy zapped the mappers), so a page still mapped is a bug.
+   */
+  private scrub(c: Chunk): void {
+    const fl = c.flags;
+    const mc = c.mapcount;
+    if (mc) for (let p = 0; p < fl.length; p++) if (mc[p] !== 0) throw new Error('PageCache: destroying a mapped page');
+    const lo = c.wLo, hi = c.wHi;
+    const n = Math.ceil(hi / PAGE_SIZE);
+    for (let p = Math.floor(lo / PAGE_SIZE); p < n; p++) {
+      if (fl[p] === 0) continue;
+      let q = p;
+      while (q < n && fl[q] !== 0) q++;
+      zeroBytes(c.bytes, Math.max(lo, p * PAGE_SIZE), Math.min(hi, q * PAGE_SIZE));
+      p = q;
+    }
+    if (fl.length <= 64) for (let p = 0; p < fl.length; p++) fl[p] = 0;
+    else fl.fill(0);
+    c.resident = 0;
+    c.wLo = c.bytes.length;
+    c.wHi = 0;
+  }
+
+  /**
    * The storage of pages [first, lastExclusive) when they are contiguous
    * (always for files up to 1 GiB, within one 64 MiB chunk beyond), creating
    * the buffer if needed; null when the range spans chunks. Residency is not
    * changed: a caller that touches the memory directly must fault pages in
-   * through this class to keep the accounting right.
+   * through this class to keep the accounting right. The buffer stays with
+   * this file for good (it is never recycled).
    */
   storage(first: number, lastExclusive: number): { buffer: SharedArrayBuffer; byteOffset: number } | null {
     if (first < 0 || lastExclusive > this.pageCount || first >= lastExclusive) return null;
     const cp = this.chunkPages;
     if (Math.floor(first / cp) !== Math.floor((lastExclusive - 1) / cp)) return null;
     const c = this.chunk(first, true)!;
+    // The buffer may now be viewed from other threads or key a futex: it
+    // must never back another file (see StoragePool).
+    c.exported = true;
     return { buffer: c.buf, byteOffset: (first % cp) * PAGE_SIZE };
   }
 }
