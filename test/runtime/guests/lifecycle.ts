@@ -51,7 +51,7 @@ export default async function main(os: GuestOs): Promise<number | void> {
       throw new Error('woken');
     }
     case 'spin-futex': {
-      // Spawned with a 1 s spin budget: 1 s timeouts, so the waiter spins nearly all the time.
+      // Spawned with a 1 s spin budget: the first wait spins for its whole 1 s timeout.
       const base = attachSpread(os, Number(id), Number(index));
       control(os, base).add(W.ready, 1);
       for (;;) os.sys.futex(base + W.futex, FUTEX_WAIT, 0, 1_000_000_000);
