@@ -10,8 +10,8 @@
  *   `os.sys`, throwing SysError and MemoryFault exactly like a Process.
  * - `os.mem`: zero-copy views over the real pages of shared mappings.
  * - futexes with Linux semantics, whose common case (shared FUTEX_WAIT /
- *   FUTEX_WAKE in shared memory) never enters the kernel: Atomics.wait and
- *   Atomics.notify on the backing word.
+ *   FUTEX_WAKE in shared memory) never enters the kernel: a bounded spin
+ *   on the backing word (futex-spin.ts), then Atomics.wait; Atomics.notify.
  *
  * This module runs in the worker and imports no kernel code: only the ABI,
  * the typed API and the protocol.
@@ -30,6 +30,7 @@ import {
   ChannelViews, DATA_IN, DATA_OUT, FAULT_NONE, FAULT_SIGBUS, INVALIDATING_OPS, int32, MAX_ARGS, OP, OP_WORD,
   REQUEST, RESOLVE_KERNEL, STATE, TAG_ABSENT, TAG_BIGINT, TAG_NUMBER, toU64, type WorkerBoot,
 } from './protocol.js';
+import { guestSpinBudget, SpinState, spinWhileEqual, type SpinBudget } from './futex-spin.js';
 
 /**
  * The raw calls ProcessApi makes, as a structural type. ProcessApi's `raw`
@@ -52,8 +53,8 @@ export interface RawSyscallsLike {
   fill(addr: U64Arg, len: U64Arg, byte: number): AccessResult;
 }
 
-/** A futex word the guest can wait on directly: an Int32Array over its backing buffer. */
-interface FastWord { readonly i32: Int32Array; readonly index: number }
+/** A futex word the guest can wait on directly: an Int32Array over its backing buffer, and its spin state. */
+interface FastWord { readonly i32: Int32Array; readonly index: number; readonly spin: SpinState }
 
 const KERNEL = RESOLVE_KERNEL;
 const EMPTY = new Uint8Array(0);
@@ -137,9 +138,12 @@ function faultOf(kind: number, offset: bigint): AccessFault {
 /** The raw system calls of a guest: RawSyscalls' names and return convention, over the channel. */
 export class GuestSyscalls implements RawSyscallsLike {
   private readonly queued: Int32Array;
+  /** The spin of a shared FUTEX_WAIT before Atomics.wait (futex-spin.ts): where each word's budget starts, its maximum. */
+  private readonly spin: SpinBudget;
 
-  constructor(private readonly ch: Channel, futexQueued: SharedArrayBuffer) {
+  constructor(private readonly ch: Channel, futexQueued: SharedArrayBuffer, env: readonly string[] = []) {
     this.queued = new Int32Array(futexQueued, 0, 1);
+    this.spin = guestSpinBudget(env);
   }
 
   // --- SysV shared memory --------------------------------------------------
@@ -296,12 +300,15 @@ export class GuestSyscalls implements RawSyscallsLike {
    * null for none. Returns 0 / the number woken, or -errno.
    *
    * Shared FUTEX_WAIT (and FUTEX_WAIT_BITSET with FUTEX_BITSET_MATCH_ANY) on
-   * a word of a shared mapping is Atomics.wait on the word's backing memory,
-   * and FUTEX_WAKE Atomics.notify on it: the same file offset is the same
-   * memory in every process, which is exactly Linux's shared futex key. The
-   * word's location is asked of the kernel once and cached until this
-   * process changes its mappings. Everything else - bitset waits, private
-   * futexes (which must not meet other processes' waiters), words in private
+   * a word of a shared mapping waits on the word's backing memory - a
+   * bounded spin, then Atomics.wait (waitOnWord) - and FUTEX_WAKE is
+   * Atomics.notify on it: the same file offset is the same memory in every
+   * process, which is exactly Linux's shared futex key. Atomics.notify
+   * counts only the sleepers: a waiter still spinning is not queued yet, as
+   * a Linux task is not before futex_wait_setup(). The word's location is
+   * asked of the kernel once and cached until this process changes its
+   * mappings. Everything else - bitset waits, private futexes (which must
+   * not meet other processes' waiters), words in private
    * memory, FUTEX_WAKE_BITSET - is served by the kernel's wait queues.
    */
   futex(addr: U64Arg, op: number, val: number, timeout?: FutexTimeout, addr2?: U64Arg, val3?: number): number {
@@ -318,15 +325,7 @@ export class GuestSyscalls implements RawSyscallsLike {
         const call = futexDecode(o, timeout);
         if (typeof call === 'number') return call;
         const w = this.word(addr);
-        if (typeof w !== 'number') {
-          let ms = Infinity;
-          if (call.deadline !== null) {
-            const left = remainingNs(call.deadline, false);
-            ms = left <= 0n ? 0 : Number(left) / 1e6;
-          }
-          const r = Atomics.wait(w.i32, w.index, int32(val), ms);
-          return r === 'ok' ? 0 : r === 'not-equal' ? -Errno.EAGAIN : -Errno.ETIMEDOUT;
-        }
+        if (typeof w !== 'number') return this.waitOnWord(w, int32(val), call.deadline);
         if (w !== KERNEL) return w;
       } else if (cmd === FUTEX_WAKE) {
         // futex_wake(): Atomics.notify wakes the waiters sleeping on the word;
@@ -348,6 +347,42 @@ export class GuestSyscalls implements RawSyscallsLike {
     return this.kernelFutex(addr, op, val, timeout ?? undefined, addr2, val3);
   }
 
+  /**
+   * futex_wait() of a shared futex on its backing word: a bounded spin
+   * re-reading the word (futex-spin.ts: -EAGAIN as soon as it differs from
+   * `val`, which is futex_wait_setup()'s check made at that moment), then
+   * Atomics.wait for what is left of the timeout (0: woken, -EAGAIN,
+   * -ETIMEDOUT). The spin never outlasts the timeout, and a timeout of 0 (or
+   * a deadline already past) does not spin: the value is checked once.
+   */
+  private waitOnWord(w: FastWord, val: number, deadline: bigint | null): number {
+    let ms = Infinity;
+    if (deadline !== null) {
+      const left = remainingNs(deadline, false);
+      ms = left <= 0n ? 0 : Number(left) / 1e6;
+    }
+    const spin = ms > 0 ? w.spin.next() : 0;
+    let t0 = 0;
+    if (spin > 0) {
+      t0 = performance.now();
+      if (spinWhileEqual(w.i32, w.index, val, t0 + Math.min(spin, ms))) {
+        w.spin.hit();
+        return -Errno.EAGAIN;
+      }
+      if (deadline !== null) {
+        const left = remainingNs(deadline, false);
+        ms = left <= 0n ? 0 : Number(left) / 1e6;
+      }
+    }
+    const r = Atomics.wait(w.i32, w.index, val, ms);
+    if (r === 'not-equal') {
+      if (spin > 0) w.spin.hit();
+      return -Errno.EAGAIN;
+    }
+    if (spin > 0) w.spin.miss(r === 'ok' ? performance.now() - t0 : null);
+    return r === 'ok' ? 0 : -Errno.ETIMEDOUT;
+  }
+
   private kernelFutex(addr: unknown, op: unknown, val: unknown, timeout: unknown, addr2: unknown, val3: unknown): number {
     return this.ch.call(OP.FUTEX, addr, op, val, timeout, addr2, val3);
   }
@@ -366,7 +401,7 @@ export class GuestSyscalls implements RawSyscallsLike {
     else {
       const id = this.ch.result(1);
       const index = this.ch.result(2);
-      w = { i32: this.ch.int32(this.ch.buffer(id)), index };
+      w = { i32: this.ch.int32(this.ch.buffer(id)), index, spin: new SpinState(this.spin) };
     }
     if (key !== null) this.ch.words.set(key, w);
     return w;
@@ -447,7 +482,7 @@ export class GuestOs extends ProcessApi {
   constructor(boot: WorkerBoot) {
     super();
     const ch = new Channel(boot.channel, boot.port as MessagePort);
-    this.sys = new GuestSyscalls(ch, boot.futexQueued);
+    this.sys = new GuestSyscalls(ch, boot.futexQueued, boot.env);
     this.mem = new GuestMemory(this.sys);
     this.pid = boot.pid;
     this.argv = Object.freeze([...boot.argv]);

@@ -72,3 +72,44 @@ test('futex timeouts (ETIMEDOUT), EAGAIN, EINVAL, EFAULT, ENOSYS, private memory
   assert.equal(rt.errors.length, 0);
   await teardown(kernel, host);
 });
+
+// --- the bounded spin of a shared FUTEX_WAIT before Atomics.wait (src/runtime/futex-spin.ts) ---
+
+/** A guest environment with a fixed spin budget. */
+const spinEnv = (ns: number) => ({ SYSVSHM_FUTEX_SPIN_NS: String(ns) });
+
+test('spin: a word that changes during the spin is EAGAIN; a FUTEX_WAKE meanwhile counts nobody', async () => {
+  const { kernel, host, id } = setup();
+  const w = kernel.spawnWorker(guest('futex'), { argv: ['spinwaiter', String(id), '1'], env: spinEnv(1e9) });
+  const k = kernel.spawnWorker(guest('futex'), { argv: ['spinchanger', String(id), '2'] });
+  assert.deepEqual(await w.exited, { code: 0 });
+  assert.deepEqual(await k.exited, { code: 0 });
+  await teardown(kernel, host);
+});
+
+test('spin: a wake that arrives after the spin still wakes (and is counted)', async () => {
+  const { kernel, host, id } = setup();
+  const w = kernel.spawnWorker(guest('futex'), { argv: ['spinsleeper', String(id), '1'], env: spinEnv(20e6) });
+  const k = kernel.spawnWorker(guest('futex'), { argv: ['spinwaker', String(id), '2'] });
+  assert.deepEqual(await w.exited, { code: 0 });
+  assert.deepEqual(await k.exited, { code: 0 });
+  await teardown(kernel, host);
+});
+
+test('spin: a zero timeout or a past deadline does not spin; no spin outlasts the timeout', async () => {
+  const { kernel, host, id } = setup();
+  const h = kernel.spawnWorker(guest('futex'), { argv: ['spintimeouts', String(id), '0'], env: spinEnv(1e9) });
+  assert.deepEqual(await h.exited, { code: 0 });
+  await teardown(kernel, host);
+});
+
+test('spin: ping-pong hand-offs with the default spin lose no wake-up (also with spinning off)', async () => {
+  for (const env of [undefined, spinEnv(0)]) {
+    const { kernel, host, id, word } = setup();
+    const rounds = 3000;
+    const hs = [1, 2].map((i) => kernel.spawnWorker(guest('futex'), { argv: ['pingpong', String(id), String(i), String(rounds)], env }));
+    for (const h of hs) assert.deepEqual(await h.exited, { code: 0 });
+    assert.equal(word(W.counter), rounds);
+    await teardown(kernel, host);
+  }
+});

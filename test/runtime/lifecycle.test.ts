@@ -76,6 +76,22 @@ test('killing workers mid-run (system-call loop, asleep on futexes) leaves a con
   await teardown(kernel);
 });
 
+test('kill() ends a worker spinning in FUTEX_WAIT at once', async () => {
+  const { kernel, host, id, word } = setup();
+  const h = kernel.spawnWorker(guest('lifecycle'), {
+    argv: ['spin-futex', String(id), '1'], env: { SYSVSHM_FUTEX_SPIN_NS: '1000000000' },
+  });
+  await until(() => word(W.ready) === 1, 'the waiter spins');
+  await new Promise((r) => setTimeout(r, 50));
+  const t0 = Date.now();
+  h.kill();
+  assert.equal(h.process.alive, false);
+  assert.deepEqual(await h.exited, { code: 137, signal: 'SIGKILL' });
+  assert.ok(Date.now() - t0 < 900, `the thread ended ${Date.now() - t0} ms after the kill: it finished its 1 s spin`);
+  assertConsistent(kernel);
+  await teardown(kernel, host);
+});
+
 test('with shm_rmid_forced, a killed worker\'s segments are destroyed with it', async () => {
   const { kernel, host, id, word } = setup();
   kernel.proc.write('/proc/sys/kernel/shm_rmid_forced', '1\n');

@@ -107,6 +107,84 @@ export default function main(os: GuestOs): void {
       c.waitAtLeast(W.woken, 1);
       return;
     }
+    // --- the spin before Atomics.wait (src/runtime/futex-spin.ts) ---------------
+    case 'spinwaiter': {
+      // Spawned with a 1 s spin budget: the word changes during the spin, nobody wakes.
+      c.add(W.ready, 1);
+      const [r, ms] = elapsed(() => os.sys.futex(fw, FUTEX_WAIT, 0, 5_000 * MS));
+      assertEq(r, -Errno.EAGAIN, 'a change during the spin is EAGAIN (futex_wait_setup\'s check, made then)');
+      if (ms > 900) throw new Error(`the spinning waiter returned after ${ms.toFixed(1)} ms`);
+      c.add(W.woken, 1);
+      return;
+    }
+    case 'spinchanger': {
+      c.waitAtLeast(W.ready, 1);
+      sleep(100); // the waiter spins (1 s)
+      // Not queued yet, as a Linux task before futex_wait_setup(): the wake counts nobody.
+      assertEq(os.futexWake(fw, 1), 0, 'FUTEX_WAKE of a spinning waiter');
+      Atomics.store(c.i32, W.futex >> 2, 1); // and no wake
+      c.waitAtLeast(W.woken, 1);
+      return;
+    }
+    case 'spinsleeper': {
+      // Spawned with a 20 ms spin budget: sleeps after it; the word never changes.
+      c.add(W.ready, 1);
+      const [r, ms] = elapsed(() => os.sys.futex(fw, FUTEX_WAIT, 0, 5_000 * MS));
+      assertEq(r, 0, 'a wake after the spin wakes');
+      atLeast(ms, 150, 'the sleeper');
+      c.add(W.woken, 1);
+      return;
+    }
+    case 'spinwaker': {
+      c.waitAtLeast(W.ready, 1);
+      sleep(200); // past the waiter's 20 ms spin: it sleeps in Atomics.wait
+      assertEq(os.futexWake(fw, 1), 1, 'FUTEX_WAKE counts the sleeper');
+      c.waitAtLeast(W.woken, 1);
+      return;
+    }
+    case 'spintimeouts': {
+      // Spawned with a 1 s spin budget: no spin outlasts the timeout, a zero timeout does not spin.
+      const f = os.sys;
+      let [r, ms] = elapsed(() => f.futex(fw, FUTEX_WAIT, 0, 0));
+      assertEq(r, -Errno.ETIMEDOUT, 'timeout 0');
+      if (ms > 100) throw new Error(`timeout 0 returned after ${ms.toFixed(1)} ms: it spun`);
+      [r, ms] = elapsed(() => f.futex(fw, FUTEX_WAIT_BITSET, 0, 1n, 0, FUTEX_BITSET_MATCH_ANY));
+      assertEq(r, -Errno.ETIMEDOUT, 'a past deadline');
+      if (ms > 100) throw new Error(`a past deadline returned after ${ms.toFixed(1)} ms: it spun`);
+      [r, ms] = elapsed(() => f.futex(fw, FUTEX_WAIT, 0, 30 * MS));
+      assertEq(r, -Errno.ETIMEDOUT, 'a 30 ms timeout');
+      atLeast(ms, 29.9, 'a 30 ms timeout');
+      if (ms > 500) throw new Error(`a 30 ms timeout returned after ${ms.toFixed(1)} ms: the spin outlasted it`);
+      // Another word: the timed-out spin above makes the next wait on fw skip its spin (a real miss).
+      const fw2 = base + W.flag;
+      [r, ms] = elapsed(() => f.futex(fw2, FUTEX_WAIT_BITSET, 0, os.monotonicNs() + 30n * 1_000_000n, 0, FUTEX_BITSET_MATCH_ANY));
+      assertEq(r, -Errno.ETIMEDOUT, 'a deadline 30 ms away');
+      atLeast(ms, 29.9, 'a deadline 30 ms away');
+      if (ms > 500) throw new Error(`a deadline 30 ms away returned after ${ms.toFixed(1)} ms`);
+      [r, ms] = elapsed(() => f.futex(fw, FUTEX_WAIT, 1));
+      assertEq(r, -Errno.EAGAIN, 'a different value: EAGAIN at once');
+      if (ms > 100) throw new Error(`EAGAIN after ${ms.toFixed(1)} ms`);
+      return;
+    }
+    case 'pingpong': {
+      // Hand-offs through FUTEX_WAIT/FUTEX_WAKE with the default spin: no wake-up is lost.
+      const rounds = Number(rest[0]);
+      const ping = index === '1';
+      const wi = W.futex >> 2;
+      for (let i = 0; i < rounds; i++) {
+        if (ping) {
+          Atomics.store(c.i32, wi, 1);
+          os.sys.futex(fw, FUTEX_WAKE, 1);
+          while (Atomics.load(c.i32, wi) === 1) assertOk(os.sys.futex(fw, FUTEX_WAIT, 1, 10_000 * MS));
+        } else {
+          while (Atomics.load(c.i32, wi) === 0) assertOk(os.sys.futex(fw, FUTEX_WAIT, 0, 10_000 * MS));
+          Atomics.store(c.i32, wi, 0);
+          os.sys.futex(fw, FUTEX_WAKE, 1);
+          Atomics.add(c.i32, W.counter >> 2, 1);
+        }
+      }
+      return;
+    }
     case 'errors': {
       errors(os, base);
       return;
@@ -114,6 +192,11 @@ export default function main(os: GuestOs): void {
     default:
       throw new Error(`unknown mode ${mode}`);
   }
+}
+
+/** A FUTEX_WAIT of the ping-pong: woken or EAGAIN, never a timeout (a lost wake-up). */
+function assertOk(r: number): void {
+  if (r !== 0 && r !== -Errno.EAGAIN) throw new Error(`FUTEX_WAIT returned ${r}`);
 }
 
 function elapsed(fn: () => number): [number, number] {

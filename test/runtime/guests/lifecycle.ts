@@ -1,7 +1,7 @@
 /** Guest: how a process ends. argv: [mode, ...] */
 import type { GuestOs } from '../../../src/runtime/guest.js';
 import { constants as C } from '../../../src/index.js';
-import { FUTEX_WAIT_BITSET } from '../../../src/runtime/futex-abi.js';
+import { FUTEX_WAIT, FUTEX_WAIT_BITSET } from '../../../src/runtime/futex-abi.js';
 import { attachSpread, control, W } from '../guest-util.js';
 
 export default async function main(os: GuestOs): Promise<number | void> {
@@ -49,6 +49,12 @@ export default async function main(os: GuestOs): Promise<number | void> {
       control(os, base).add(W.ready, 1);
       os.futexWait(base + W.futex, 0);
       throw new Error('woken');
+    }
+    case 'spin-futex': {
+      // Spawned with a 1 s spin budget: the first wait spins for its whole 1 s timeout.
+      const base = attachSpread(os, Number(id), Number(index));
+      control(os, base).add(W.ready, 1);
+      for (;;) os.sys.futex(base + W.futex, FUTEX_WAIT, 0, 1_000_000_000);
     }
     case 'sleep-kernel': {
       const base = attachSpread(os, Number(id), Number(index));
