@@ -1,69 +1,71 @@
 /**
- * Micro-benchmark (not a test): cost of mmap/munmap, mprotect split+merge,
- * a shmat-like shared file mapping and a page access, in an address space
- * holding 100 versus 60 000 VMAs. Run: node dist/test/mm/bench-vma-tree.js
+ * Micro-benchmark of the VMA index alone (not a test, not part of
+ * `npm run bench`): insert+remove, lookups, gap searches and the bulk load of
+ * fork, in trees of 10, 1000 and 60 000 VMAs. The layout is the one of the
+ * attach benchmark (bench/model/ops.ts makeVmas): one-page VMAs one page
+ * apart just below the mmap base, so one-page holes fit a one-page request
+ * and a two-page request must skip every hole of the block.
+ * Run: node dist/bench/vma-tree.js
  */
-import { AddressSpace, createShmemFile } from '../src/mm/address-space.js';
-import { PageAllocator } from '../src/mm/page-allocator.js';
-import type { MmCaller } from '../src/mm/vma.js';
+import { VmaTree } from '../src/mm/vma-tree.js';
+import { Vma } from '../src/mm/vma.js';
 
-const MAP_PRIVATE = 0x02, MAP_SHARED = 0x01, MAP_ANONYMOUS = 0x20, MAP_FIXED = 0x10;
-const caller: MmCaller = { pid: 1, capable: () => true, rlimitMemlock: () => 8n << 20n };
+const PAGE = 4096;
+const TOP = 0x7f0000000000;
 
-function setup(n: number): AddressSpace {
-  const mm = new AddressSpace(new PageAllocator());
-  // n separate VMAs: alternate protections so neighbours never merge, leave holes.
-  for (let i = 0; i < n; i++) {
-    const addr = 0x10000000 + i * 3 * 4096;
-    const r = mm.mmap(BigInt(addr), 4096n, i % 2 ? 1 : 3, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, null, 0n, caller);
-    if (r < 0) throw new Error(`setup failed: ${r}`);
-  }
-  // Some VMAs near the top too, so top-down placement walks a populated tree.
-  for (let i = 0; i < Math.min(n, 1000); i++) {
-    mm.mmap(0n, 4096n, i % 2 ? 1 : 3, MAP_PRIVATE | MAP_ANONYMOUS, null, 0n, caller);
-  }
-  return mm;
+function build(n: number): { tree: VmaTree; base: number } {
+  const base = TOP - n * 2 * PAGE;
+  const vmas: Vma[] = [];
+  for (let i = 0; i < n; i++) vmas.push(new Vma(base + i * 2 * PAGE, base + i * 2 * PAGE + PAGE, 3, 0, null));
+  const tree = new VmaTree();
+  tree.buildSorted(vmas);
+  return { tree, base };
 }
 
-function time(name: string, iters: number, fn: (i: number) => void): number {
-  for (let i = 0; i < Math.min(iters, 1000); i++) fn(i); // warm-up
+/** ns per call of fn, after a warm-up. */
+function time(iters: number, fn: (i: number) => void): number {
+  for (let i = 0; i < Math.min(iters, 20000); i++) fn(i);
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < iters; i++) fn(i);
-  const ns = Number(process.hrtime.bigint() - t0) / iters;
-  return ns;
+  return Number(process.hrtime.bigint() - t0) / iters;
 }
 
+let sink = 0;
 const rows: string[] = [];
-for (const n of [100, 60000]) {
-  const mm = setup(n);
-  const file = createShmemFile({ allocator: mm.allocator, sizeBytes: 8192, path: '/SYSV00000000 (deleted)', ino: 1 });
-  const fixedBase = 0x10000000 + Math.floor(n / 2) * 3 * 4096 + 4096; // a hole in the middle
+for (const n of [10, 1000, 60000]) {
+  const { tree, base } = build(n);
+  // Holes to insert into: the top-most one (where shmat lands) and ones spread over the block.
+  const topHole = base + (n - 1) * 2 * PAGE - PAGE;
+  const spread = (i: number): number => base + ((i * 7919) % n) * 2 * PAGE + PAGE;
+  // Fresh VMA objects, as shmat creates one per call (cycled: the tree alone is measured, not their allocation).
+  const probes: Vma[] = [];
+  for (let i = 0; i < 4096; i++) probes.push(new Vma(0, 0, 3, 0, null));
   const results: [string, number][] = [
-    ['mmap+munmap (top-down)', time('', 20000, () => {
-      const a = mm.mmap(0n, 8192n, 3, MAP_PRIVATE | MAP_ANONYMOUS, null, 0n, caller);
-      mm.munmap(BigInt(a), 8192n, caller);
+    ['insert+remove (top hole)', time(500000, (i) => {
+      const v = probes[i & 4095]!;
+      v.start = topHole; v.end = topHole + PAGE;
+      tree.insert(v); tree.remove(v);
     })],
-    ['mmap+munmap (fixed, mid)', time('', 20000, () => {
-      mm.mmap(BigInt(fixedBase), 4096n, 1, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, null, 0n, caller);
-      mm.munmap(BigInt(fixedBase), 4096n, caller);
+    ['insert+remove (spread)', time(500000, (i) => {
+      const a = spread(i);
+      const v = probes[i & 4095]!;
+      v.start = a; v.end = a + PAGE;
+      tree.insert(v); tree.remove(v);
     })],
-    ['mprotect split+merge', time('', 20000, () => {
-      const a = 0x10000000 + Math.floor(n / 4) * 2 * 3 * 4096;
-      mm.mmap(BigInt(a + 4096), 4096n, 3, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, null, 0n, caller);
-      mm.mprotect(BigInt(a + 4096), 4096n, 1, caller);
-      mm.mprotect(BigInt(a + 4096), 4096n, 3, caller);
-      mm.munmap(BigInt(a + 4096), 4096n, caller);
+    ['setRange (shrink+grow)', time(500000, (i) => {
+      const v = tree.lookup(base + ((i * 7919) % n) * 2 * PAGE)!;
+      tree.setRange(v, v.start, v.end - PAGE / 2);
+      tree.setRange(v, v.start, v.end + PAGE / 2);
     })],
-    ['shmat-like map+unmap', time('', 20000, () => {
-      const a = mm.mmap(0n, 8192n, 3, MAP_SHARED, file, 0n, caller);
-      mm.unmapRange(a, a + 8192, caller);
-    })],
-    ['write 1 byte (fault path)', time('', 100000, (i) => {
-      mm.write(0x10000000 + (i % n) * 3 * 4096, new Uint8Array([i & 0xff]));
-    })],
+    ['find (spread)', time(1000000, (i) => { sink += tree.find(spread(i) - PAGE / 2)!.start; })],
+    ['highestGapEnd 1 page', time(1000000, () => { sink += tree.highestGapEnd(PAGE, PAGE, TOP); })],
+    ['highestGapEnd 2 pages', time(1000000, () => { sink += tree.highestGapEnd(2 * PAGE, PAGE, TOP); })],
+    ['lowestGapStart 2 pages', time(1000000, () => { sink += tree.lowestGapStart(2 * PAGE, base, TOP + 4 * PAGE); })],
+    ['buildSorted (per VMA)', time(Math.max(3, Math.floor(200000 / n)), () => { sink += build(n).tree.size; }) / n],
   ];
-  rows.push(`VMAs=${mm.mapCount}`);
-  for (const [k, ns] of results) rows.push(`  ${k.padEnd(28)} ${ns.toFixed(0).padStart(8)} ns/op`);
-  mm.teardown(caller);
+  tree.validate();
+  rows.push(`VMAs=${n}`);
+  for (const [k, ns] of results) rows.push(`  ${k.padEnd(26)} ${ns.toFixed(1).padStart(9)} ns/op`);
 }
 console.log(rows.join('\n'));
+if (sink === 0.5) console.log(sink);
