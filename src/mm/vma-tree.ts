@@ -1,107 +1,313 @@
 /**
- * The ordered set of VMAs of an address space (what the maple tree is to
- * Linux): a treap keyed by vm_start, augmented in every subtree with its
- * lowest start, highest end, highest start and the largest gap between two
- * consecutive VMAs inside it. That gives O(log n) lookups, insertions,
- * removals and the gap searches of vm_unmapped_area() (highest gap below a
- * limit for top-down placement, lowest gap above a limit for bottom-up).
+ * The ordered set of VMAs of an address space, in the image of Linux's maple
+ * tree (lib/maple_tree.c): a B-tree of wide nodes, 16 slots each. A leaf holds
+ * up to 16 VMAs in address order; an internal node holds up to 16 children
+ * and keeps, per child, its lowest start, its highest end (the pivot) and the
+ * largest gap between two consecutive VMAs inside it (ma_gaps of
+ * maple_arange_64). The gap between two neighbouring children is read from
+ * their pivots in the parent. With 60 000 VMAs the tree is 4-5 levels, so
+ * find_vma(), insertion, removal and the gap searches of vm_unmapped_area()
+ * (mas_empty_area_rev top-down, mas_empty_area bottom-up) each touch a
+ * handful of nodes; a tree of a few VMAs is one leaf.
+ *
+ * Each VMA points back at its leaf (vma.treeLeaf), so removal and setRange
+ * need no search and no side table. Every node keeps its parent and its slot
+ * there, so a change is carried up to the root, stopping at the first
+ * ancestor whose view of the child did not change. Nodes never shrink below
+ * MIN_SLOTS (except the root): a node that does borrows from or merges with a
+ * neighbour, as mas_rebalance() does; a full node splits in two halves
+ * (mas_split()). Inserting and removing allocate nothing unless a node splits.
+ *
  * The VMAs are also chained in address order (vma.prev / vma.next).
  */
 import type { Vma } from './vma.js';
 
-class Node {
-  readonly vma: Vma;
-  readonly prio: number;
-  left: Node | null = null;
-  right: Node | null = null;
-  /** Lowest vm_start in the subtree. */
-  lo = 0;
-  /** Highest vm_end in the subtree. */
-  hi = 0;
-  /** Highest vm_start in the subtree. */
-  lastStart = 0;
-  /** Largest gap between two consecutive VMAs of the subtree. */
-  gap = 0;
-  constructor(vma: Vma, prio: number) { this.vma = vma; this.prio = prio; }
+/** Slots per node (MAPLE_RANGE64_SLOTS). */
+const MAX_SLOTS = 16;
+/**
+ * Fewest slots of a non-root node. A quarter, not a half: a node just split
+ * (8 + 9) takes five removals before it rebalances, so alternating inserts
+ * and removals at a node boundary do not split and merge every time.
+ */
+const MIN_SLOTS = 4;
+
+/**
+ * Sixteen numbers, created from a literal of non-integers so that V8 stores
+ * them unboxed from the start (addresses do not fit a small integer).
+ */
+function numbers(): number[] {
+  return [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5];
 }
 
-function pull(n: Node): Node {
-  const v = n.vma;
-  const l = n.left;
-  const r = n.right;
-  n.lo = l ? l.lo : v.start;
-  n.hi = r ? r.hi : v.end;
-  n.lastStart = r ? r.lastStart : v.start;
+/** Sixteen +Infinity: the padding of `hi` above the slots in use. */
+function padding(): number[] {
+  return [
+    Infinity, Infinity, Infinity, Infinity, Infinity, Infinity, Infinity, Infinity,
+    Infinity, Infinity, Infinity, Infinity, Infinity, Infinity, Infinity, Infinity,
+  ];
+}
+
+function emptySlots(): (Vma | VmaTreeNode | null)[] {
+  return [null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null];
+}
+
+/** A node of the tree (struct maple_node); its kind never changes. */
+class VmaTreeNode {
+  /** The tree this node belongs to (VmaTree.has). */
+  readonly owner: VmaTree;
+  readonly leaf: boolean;
+  /** Slots in use. */
+  n = 0;
+  parent: VmaTreeNode | null = null;
+  /** This node's slot in its parent. */
+  pslot = 0;
+  /** The VMAs (leaf) or the children (internal node), in address order. */
+  readonly slots: (Vma | VmaTreeNode | null)[] = emptySlots();
+  /** Per slot: vm_start of the VMA, or the lowest vm_start below the child. */
+  readonly lo: number[] = numbers();
+  /**
+   * Per slot: vm_end of the VMA, or the highest vm_end below the child (the
+   * pivot). +Infinity above the slots in use, so that firstAbove() needs no
+   * bound.
+   */
+  readonly hi: number[] = padding();
+  /** Per slot of an internal node: the largest gap between two VMAs inside the child. */
+  readonly gap: number[] | null;
+
+  constructor(leaf: boolean, owner: VmaTree) {
+    this.leaf = leaf;
+    this.owner = owner;
+    this.gap = leaf ? null : numbers();
+  }
+}
+export type { VmaTreeNode };
+
+/** The largest gap between two consecutive VMAs below x (its lead gap excluded). */
+function maxGap(x: VmaTreeNode): number {
+  const lo = x.lo, hi = x.hi, n = x.n, gp = x.gap;
   let g = 0;
-  if (l) { g = l.gap; const d = v.start - l.hi; if (d > g) g = d; }
-  if (r) { if (r.gap > g) g = r.gap; const d = r.lo - v.end; if (d > g) g = d; }
-  n.gap = g;
-  return n;
-}
-
-/** Results of split() (avoids allocating a tuple per level). */
-let splitL: Node | null = null;
-let splitR: Node | null = null;
-
-/** Splits t into splitL (keys < key) and splitR (keys >= key). */
-function split(t: Node | null, key: number): void {
-  if (!t) { splitL = splitR = null; return; }
-  if (t.vma.start < key) {
-    split(t.right, key);
-    t.right = splitL;
-    splitL = pull(t);
+  if (gp === null) {
+    for (let i = 1; i < n; i++) { const d = lo[i]! - hi[i - 1]!; if (d > g) g = d; }
   } else {
-    split(t.left, key);
-    t.left = splitR;
-    splitR = pull(t);
+    if (n > 0) g = gp[0]!;
+    for (let i = 1; i < n; i++) {
+      if (gp[i]! > g) g = gp[i]!;
+      const d = lo[i]! - hi[i - 1]!;
+      if (d > g) g = d;
+    }
+  }
+  return g;
+}
+
+/**
+ * The first slot whose hi is above addr, by a fixed four-step binary search
+ * over the 16 slots; a result of 15 may also mean "none" (hi[15] <= addr).
+ */
+function firstAbove(hi: number[], addr: number): number {
+  let i = hi[7]! <= addr ? 8 : 0;
+  if (hi[i + 3]! <= addr) i += 4;
+  if (hi[i + 1]! <= addr) i += 2;
+  if (hi[i]! <= addr) i++;
+  return i;
+}
+
+/** Frees slot j of x. */
+function vacate(x: VmaTreeNode, j: number): void {
+  x.slots[j] = null;
+  x.hi[j] = Infinity;
+}
+
+/** Stores in x's parent the lowest start, highest end and largest gap of x. */
+function describe(x: VmaTreeNode): void {
+  const p = x.parent!;
+  const i = x.pslot;
+  p.lo[i] = x.lo[0]!;
+  p.hi[i] = x.hi[x.n - 1]!;
+  p.gap![i] = maxGap(x);
+}
+
+/**
+ * Carries a change of x's slots up the tree (mas_update_gap): refreshes x's
+ * entry in its parent, and so on up, until an entry is already right. Above
+ * x only one entry of each node changes, so the node's largest gap follows
+ * from its previous value (kept by its own parent) and the three gaps that
+ * entry bounds; it is recounted only when the largest gap itself shrank.
+ */
+function fixUp(x: VmaTreeNode): void {
+  let p = x.parent;
+  if (p === null) return;
+  let g = maxGap(x);
+  for (;;) {
+    const i = x.pslot;
+    const lo = x.lo[0]!, hi = x.hi[x.n - 1]!;
+    const pl = p.lo, ph = p.hi, pg = p.gap!;
+    const oLo = pl[i]!, oHi = ph[i]!, oG = pg[i]!;
+    if (oLo === lo && oHi === hi && oG === g) return;
+    pl[i] = lo; ph[i] = hi; pg[i] = g;
+    const pp: VmaTreeNode | null = p.parent;
+    if (pp === null) return;
+    const old = pp.gap![p.pslot]!;
+    // The gaps bounded by entry i, after (c) and before (oc) the change.
+    let c = g, oc = oG;
+    if (i > 0) {
+      const b = ph[i - 1]!;
+      if (lo - b > c) c = lo - b;
+      if (oLo - b > oc) oc = oLo - b;
+    }
+    if (i + 1 < p.n) {
+      const a = pl[i + 1]!;
+      if (a - hi > c) c = a - hi;
+      if (a - oHi > oc) oc = a - oHi;
+    }
+    g = c >= old ? c : oc < old ? old : maxGap(p);
+    x = p;
+    p = pp;
   }
 }
 
-function merge(a: Node | null, b: Node | null): Node | null {
-  if (!a) return b;
-  if (!b) return a;
-  if (a.prio > b.prio) {
-    a.right = merge(a.right, b);
-    return pull(a);
+/** Makes slot i of x refer to item (sets the item's back-pointer). */
+function adopt(x: VmaTreeNode, i: number, item: Vma | VmaTreeNode): void {
+  x.slots[i] = item;
+  if (x.leaf) (item as Vma).treeLeaf = x;
+  else { (item as VmaTreeNode).parent = x; (item as VmaTreeNode).pslot = i; }
+}
+
+/** Moves slot `from` of src to slot `to` of dst (possibly the same node). */
+function moveSlot(src: VmaTreeNode, from: number, dst: VmaTreeNode, to: number): void {
+  adopt(dst, to, src.slots[from]!);
+  dst.lo[to] = src.lo[from]!;
+  dst.hi[to] = src.hi[from]!;
+  if (dst.gap !== null) dst.gap[to] = src.gap![from]!;
+}
+
+/** Puts item at slot i of x (not full), shifting the slots above it. */
+function putSlot(x: VmaTreeNode, i: number, item: Vma | VmaTreeNode, lo: number, hi: number, gap: number): void {
+  const s = x.slots, l = x.lo, h = x.hi;
+  if (x.leaf) {
+    for (let j = x.n; j > i; j--) { s[j] = s[j - 1]!; l[j] = l[j - 1]!; h[j] = h[j - 1]!; }
+    (item as Vma).treeLeaf = x;
+  } else {
+    const g = x.gap!;
+    for (let j = x.n; j > i; j--) {
+      const c = s[j - 1] as VmaTreeNode;
+      s[j] = c; c.pslot = j;
+      l[j] = l[j - 1]!; h[j] = h[j - 1]!; g[j] = g[j - 1]!;
+    }
+    g[i] = gap;
+    (item as VmaTreeNode).parent = x;
+    (item as VmaTreeNode).pslot = i;
   }
-  b.left = merge(a, b.left);
-  return pull(b);
+  s[i] = item; l[i] = lo; h[i] = hi;
+  x.n++;
 }
 
-/** Inserts node (not in t) below t. */
-function ins(t: Node | null, node: Node): Node {
-  if (!t) return node;
-  const key = node.vma.start;
-  if (node.prio > t.prio) {
-    split(t, key);
-    node.left = splitL;
-    node.right = splitR;
-    return pull(node);
+/** Removes slot i of x, shifting the slots above it down. */
+function dropSlot(x: VmaTreeNode, i: number): void {
+  const s = x.slots, l = x.lo, h = x.hi, n = x.n - 1;
+  if (x.leaf) {
+    for (let j = i; j < n; j++) { s[j] = s[j + 1]!; l[j] = l[j + 1]!; h[j] = h[j + 1]!; }
+  } else {
+    const g = x.gap!;
+    for (let j = i; j < n; j++) {
+      const c = s[j + 1] as VmaTreeNode;
+      s[j] = c; c.pslot = j;
+      l[j] = l[j + 1]!; h[j] = h[j + 1]!; g[j] = g[j + 1]!;
+    }
   }
-  if (key < t.vma.start) t.left = ins(t.left, node); else t.right = ins(t.right, node);
-  return pull(t);
+  s[n] = null;
+  h[n] = Infinity;
+  x.n = n;
 }
 
-/** Removes node (found by its key) from t. */
-function del(t: Node | null, key: number, node: Node): Node | null {
-  if (!t) throw new Error('VmaTree: corrupted tree');
-  if (t === node) return merge(t.left, t.right);
-  if (key < t.vma.start) t.left = del(t.left, key, node); else t.right = del(t.right, key, node);
-  return pull(t);
+/** The slot of vma in its leaf x. */
+function slotOf(x: VmaTreeNode, vma: Vma): number {
+  const s = x.slots, n = x.n;
+  for (let i = 0; i < n; i++) if (s[i] === vma) return i;
+  throw new Error('VmaTree: corrupted tree');
 }
 
-/** xorshift32 for node priorities (deterministic). */
-let seed = 0x9e3779b9;
-function rand(): number {
-  seed ^= seed << 13; seed >>>= 0;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5; seed >>>= 0;
-  return seed;
+/**
+ * Highest gap of at least len bytes inside [low, high) among the gaps below x
+ * (the lead gap from prevEnd included): its end clamped to high, or -1.
+ */
+function searchDown(x: VmaTreeNode, prevEnd: number, len: number, low: number, high: number): number {
+  const lo = x.lo, hi = x.hi;
+  const gp = x.gap;
+  if (gp === null) {
+    for (let i = x.n - 1; i >= 0; i--) {
+      const gs = i > 0 ? hi[i - 1]! : prevEnd;
+      if (gs + len > high) continue;
+      const ge = lo[i]!;
+      // This gap and all below it end too low.
+      if (ge < low + len) return -1;
+      const e = ge < high ? ge : high;
+      if ((gs > low ? gs : low) + len <= e) return e;
+    }
+    return -1;
+  }
+  for (let i = x.n - 1; i >= 0; i--) {
+    const before = i > 0 ? hi[i - 1]! : prevEnd;
+    // Every gap of the child starts at or above `before` and ends below hi[i].
+    if (before + len > high) continue;
+    if (hi[i]! < low + len) return -1;
+    const ge = lo[i]!;
+    if (gp[i]! < len) {
+      // Only the child's lead gap [before, ge) can fit: no need to descend.
+      const e = ge < high ? ge : high;
+      if ((before > low ? before : low) + len <= e) return e;
+      continue;
+    }
+    const g = searchDown(x.slots[i] as VmaTreeNode, before, len, low, high);
+    if (g >= 0) return g;
+  }
+  return -1;
+}
+
+/** Lowest gap of at least len bytes inside [low, high) below x: its start clamped to low, or -1. */
+function searchUp(x: VmaTreeNode, prevEnd: number, len: number, low: number, high: number): number {
+  const lo = x.lo, hi = x.hi;
+  const gp = x.gap;
+  const n = x.n;
+  if (gp === null) {
+    for (let i = 0; i < n; i++) {
+      const gs = i > 0 ? hi[i - 1]! : prevEnd;
+      // This gap and all above it start too high.
+      if (gs + len > high) return -1;
+      const ge = lo[i]!;
+      if (ge < low + len) continue;
+      const s = gs > low ? gs : low;
+      if (s + len <= (ge < high ? ge : high)) return s;
+    }
+    return -1;
+  }
+  for (let i = 0; i < n; i++) {
+    const before = i > 0 ? hi[i - 1]! : prevEnd;
+    if (before + len > high) return -1;
+    if (hi[i]! < low + len) continue;
+    if (gp[i]! < len) {
+      // Only the child's lead gap [before, lo[i]) can fit.
+      const s = before > low ? before : low;
+      const ge = lo[i]!;
+      if (s + len <= (ge < high ? ge : high)) return s;
+      continue;
+    }
+    const g = searchUp(x.slots[i] as VmaTreeNode, before, len, low, high);
+    if (g >= 0) return g;
+  }
+  return -1;
 }
 
 export class VmaTree {
-  private root: Node | null = null;
-  private readonly nodes = new Map<Vma, Node>();
+  /** Never null: an empty tree is an empty leaf. */
+  private root: VmaTreeNode = new VmaTreeNode(true, this);
+  /**
+   * The leaf the last walk ended in, where the next one starts when its
+   * address falls inside (what a syscall's struct ma_state / vma_iterator
+   * gives Linux: shmat's placement, insertion and shmdt's lookups all work
+   * near one spot). A leaf merged away is left empty, so it never matches.
+   */
+  private cursor: VmaTreeNode = this.root;
+  private count = 0;
   /** Lowest VMA. */
   first: Vma | null = null;
   /** Highest VMA. */
@@ -109,18 +315,34 @@ export class VmaTree {
   /** Sum of the VMA sizes in bytes (mm->total_vm * PAGE_SIZE). */
   totalBytes = 0;
 
-  get size(): number { return this.nodes.size; }
+  get size(): number { return this.count; }
 
-  has(vma: Vma): boolean { return this.nodes.has(vma); }
+  has(vma: Vma): boolean {
+    const x = vma.treeLeaf;
+    return x !== null && x.owner === this;
+  }
+
+  /** The leaf holding the first VMA whose end is above addr, else the last leaf (mas_walk). */
+  private leafOf(addr: number): VmaTreeNode {
+    const c = this.cursor;
+    const n = c.n;
+    // All VMAs before c end at or below c.lo[0]: the answer is in c.
+    if (n !== 0 && c.lo[0]! <= addr && addr < c.hi[n - 1]!) return c;
+    let x = this.root;
+    while (!x.leaf) {
+      const i = firstAbove(x.hi, addr);
+      x = x.slots[i < x.n ? i : x.n - 1] as VmaTreeNode;
+    }
+    this.cursor = x;
+    return x;
+  }
 
   /** The VMA with the smallest end > addr (find_vma), or null. */
   find(addr: number): Vma | null {
-    let n = this.root;
-    let best: Vma | null = null;
-    while (n) {
-      if (n.vma.end > addr) { best = n.vma; n = n.left; } else n = n.right;
-    }
-    return best;
+    const x = this.leafOf(addr);
+    const i = firstAbove(x.hi, addr);
+    // A padding slot (hi = +Infinity) holds null.
+    return x.hi[i]! > addr ? x.slots[i] as Vma | null : null;
   }
 
   /** The VMA containing addr (vma_lookup), or null. */
@@ -137,25 +359,33 @@ export class VmaTree {
 
   /** The last VMA with start < addr, or null. */
   findPrev(addr: number): Vma | null {
-    let n = this.root;
-    let best: Vma | null = null;
-    while (n) {
-      if (n.vma.start < addr) { best = n.vma; n = n.right; } else n = n.left;
+    let x = this.root;
+    while (!x.leaf) {
+      const lo = x.lo;
+      let i = x.n - 1;
+      while (i > 0 && lo[i]! >= addr) i--;
+      x = x.slots[i] as VmaTreeNode;
     }
-    return best;
+    const lo = x.lo;
+    for (let i = x.n - 1; i >= 0; i--) if (lo[i]! < addr) return x.slots[i] as Vma;
+    return null;
   }
 
   /** Inserts a VMA; it must not overlap any VMA of the tree. */
   insert(vma: Vma): void {
-    if (this.nodes.has(vma)) throw new Error('VmaTree: VMA inserted twice');
-    if (!(vma.start < vma.end)) throw new Error(`VmaTree: empty VMA ${vma}`);
-    const next = this.find(vma.start);
-    if (next && next.start < vma.end) throw new Error(`VmaTree: ${vma} overlaps ${next}`);
+    if (vma.treeLeaf !== null) throw new Error('VmaTree: VMA inserted twice');
+    const start = vma.start, end = vma.end;
+    if (!(start < end)) throw new Error(`VmaTree: empty VMA ${vma}`);
+    // The leaf of the next VMA, or the last leaf.
+    const x = this.leafOf(start);
+    let i = firstAbove(x.hi, start);
+    if (x.hi[i]! <= start) i++;
+    const next = i < x.n ? x.slots[i] as Vma : null;
+    if (next && next.start < end) throw new Error(`VmaTree: ${vma} overlaps ${next}`);
     const prev = next ? next.prev : this.last;
-    const node = pull(new Node(vma, rand()));
-    this.root = ins(this.root, node);
-    this.nodes.set(vma, node);
-    this.totalBytes += vma.end - vma.start;
+    this.insertSlot(x, i, vma, start, end, 0);
+    this.count++;
+    this.totalBytes += end - start;
     vma.prev = prev;
     vma.next = next;
     if (prev) prev.next = vma; else this.first = vma;
@@ -163,65 +393,192 @@ export class VmaTree {
   }
 
   /**
+   * Puts item at slot i of x and repairs the entries above. A full node
+   * splits in two halves (mas_split) and the new right half goes into the
+   * parent, which may split in turn; a split root gets a new root above it.
+   */
+  private insertSlot(x: VmaTreeNode, i: number, item: Vma | VmaTreeNode, lo: number, hi: number, gap: number): void {
+    if (x.n < MAX_SLOTS) {
+      putSlot(x, i, item, lo, hi, gap);
+      fixUp(x);
+      return;
+    }
+    const half = MAX_SLOTS >> 1;
+    const r = new VmaTreeNode(x.leaf, this);
+    for (let j = half; j < MAX_SLOTS; j++) { moveSlot(x, j, r, j - half); vacate(x, j); }
+    x.n = half;
+    r.n = MAX_SLOTS - half;
+    if (i <= half) putSlot(x, i, item, lo, hi, gap); else putSlot(r, i - half, item, lo, hi, gap);
+    const p = x.parent;
+    if (p === null) {
+      const root = new VmaTreeNode(false, this);
+      putSlot(root, 0, x, x.lo[0]!, x.hi[x.n - 1]!, maxGap(x));
+      putSlot(root, 1, r, r.lo[0]!, r.hi[r.n - 1]!, maxGap(r));
+      this.root = root;
+      return;
+    }
+    describe(x);
+    this.insertSlot(p, x.pslot + 1, r, r.lo[0]!, r.hi[r.n - 1]!, maxGap(r));
+  }
+
+  /**
    * Links VMAs sorted by address (non-overlapping) into an empty tree in
-   * O(n): dup_mmap() copies a whole address space in order, where n
-   * insertions would cost O(n log n) with a split and a merge each. The
-   * treap is built as a Cartesian tree over the priorities (a stack holds
-   * its right spine), then augmented bottom-up.
+   * O(n), as dup_mmap() builds the child's tree in order (mas_dup_build):
+   * full leaves, then full internal levels, each level's slots spread evenly
+   * over its nodes so that none is below the minimum.
    */
   buildSorted(vmas: readonly Vma[]): void {
-    if (this.nodes.size !== 0) throw new Error('VmaTree: buildSorted on a non-empty tree');
-    const spine: Node[] = [];
+    if (this.count !== 0) throw new Error('VmaTree: buildSorted on a non-empty tree');
     let prev: Vma | null = null;
-    for (const vma of vmas) {
+    for (let k = 0; k < vmas.length; k++) {
+      const vma = vmas[k]!;
       if (!(vma.start < vma.end)) throw new Error(`VmaTree: empty VMA ${vma}`);
       if (prev && prev.end > vma.start) throw new Error(`VmaTree: ${vma} overlaps or precedes ${prev}`);
-      if (this.nodes.has(vma)) throw new Error('VmaTree: VMA inserted twice');
-      const node = new Node(vma, rand());
-      let below: Node | null = null;
-      while (spine.length && spine[spine.length - 1]!.prio < node.prio) below = spine.pop()!;
-      node.left = below;
-      if (spine.length) spine[spine.length - 1]!.right = node;
-      spine.push(node);
-      this.nodes.set(vma, node);
-      this.totalBytes += vma.end - vma.start;
-      vma.prev = prev;
-      vma.next = null;
-      if (prev) prev.next = vma; else this.first = vma;
+      if (vma.treeLeaf !== null) throw new Error('VmaTree: VMA inserted twice');
       prev = vma;
     }
+    const total = vmas.length;
+    if (total === 0) return;
+    prev = null;
+    let bytes = 0;
+    for (let k = 0; k < total; k++) {
+      const vma = vmas[k]!;
+      bytes += vma.end - vma.start;
+      vma.prev = prev;
+      vma.next = null;
+      if (prev) prev.next = vma;
+      prev = vma;
+    }
+    this.first = vmas[0]!;
     this.last = prev;
-    this.root = spine[0] ?? null;
-    const augment = (n: Node | null): void => {
-      if (!n) return;
-      augment(n.left);
-      augment(n.right);
-      pull(n);
-    };
-    augment(this.root);
+    this.count = total;
+    this.totalBytes = bytes;
+    // The leaves (the empty root leaf is reused as the first one).
+    let nodes = Math.ceil(total / MAX_SLOTS);
+    let level: VmaTreeNode[] = [];
+    let k = 0;
+    for (let j = 0; j < nodes; j++) {
+      const x = j === 0 ? this.root : new VmaTreeNode(true, this);
+      const take = Math.floor(total / nodes) + (j < total % nodes ? 1 : 0);
+      const s = x.slots, lo = x.lo, hi = x.hi;
+      for (let i = 0; i < take; i++, k++) {
+        const vma = vmas[k]!;
+        s[i] = vma; lo[i] = vma.start; hi[i] = vma.end;
+        vma.treeLeaf = x;
+      }
+      x.n = take;
+      level.push(x);
+    }
+    // The internal levels.
+    while (level.length > 1) {
+      const count = level.length;
+      nodes = Math.ceil(count / MAX_SLOTS);
+      const up: VmaTreeNode[] = [];
+      k = 0;
+      for (let j = 0; j < nodes; j++) {
+        const x = new VmaTreeNode(false, this);
+        const take = Math.floor(count / nodes) + (j < count % nodes ? 1 : 0);
+        const gp = x.gap!;
+        for (let i = 0; i < take; i++, k++) {
+          const c = level[k]!;
+          x.slots[i] = c; c.parent = x; c.pslot = i;
+          x.lo[i] = c.lo[0]!; x.hi[i] = c.hi[c.n - 1]!; gp[i] = maxGap(c);
+        }
+        x.n = take;
+        up.push(x);
+      }
+      level = up;
+    }
+    this.root = level[0]!;
   }
 
   /** Unlinks every VMA at once (exit_mmap: the whole tree goes). */
   clear(): void {
-    for (const vma of this.nodes.keys()) vma.prev = vma.next = null;
-    for (const node of this.nodes.values()) node.left = node.right = null;
-    this.nodes.clear();
-    this.root = null;
+    for (let v = this.first; v; ) {
+      const nx: Vma | null = v.next;
+      v.prev = v.next = null;
+      v.treeLeaf = null;
+      v = nx;
+    }
+    const r = this.root;
+    if (r.leaf) {
+      for (let i = 0; i < r.n; i++) vacate(r, i);
+      r.n = 0;
+    } else {
+      this.root = new VmaTreeNode(true, this);
+    }
+    this.cursor = this.root;
+    this.count = 0;
     this.first = this.last = null;
     this.totalBytes = 0;
   }
 
   /** Removes a VMA. */
   remove(vma: Vma): void {
-    const node = this.nodes.get(vma);
-    if (!node) throw new Error(`VmaTree: ${vma} is not in the tree`);
-    this.root = del(this.root, vma.start, node);
-    node.left = node.right = null;
-    this.nodes.delete(vma);
+    const x = vma.treeLeaf;
+    if (x === null || x.owner !== this) throw new Error(`VmaTree: ${vma} is not in the tree`);
+    dropSlot(x, slotOf(x, vma));
+    vma.treeLeaf = null;
+    this.count--;
     this.totalBytes -= vma.end - vma.start;
     if (vma.prev) vma.prev.next = vma.next; else this.first = vma.next;
     if (vma.next) vma.next.prev = vma.prev; else this.last = vma.prev;
     vma.prev = vma.next = null;
+    this.shrunk(x);
+  }
+
+  /**
+   * x lost a slot: repair the entries above it. A node below the minimum
+   * takes slots from a neighbour, or merges with it when both fit in one node
+   * (mas_rebalance), which removes a slot from the parent in turn; a root
+   * left with one child is replaced by it.
+   */
+  private shrunk(x: VmaTreeNode): void {
+    const p = x.parent;
+    if (p === null) {
+      if (!x.leaf && x.n === 1) {
+        const c = x.slots[0] as VmaTreeNode;
+        x.slots[0] = null;
+        x.n = 0;
+        c.parent = null;
+        c.pslot = 0;
+        this.root = c;
+      }
+      return;
+    }
+    if (x.n >= MIN_SLOTS) { fixUp(x); return; }
+    const k = x.pslot;
+    const l = k > 0 ? p.slots[k - 1] as VmaTreeNode : x;
+    const r = k > 0 ? x : p.slots[k + 1] as VmaTreeNode;
+    const ln = l.n, rn = r.n;
+    if (ln + rn <= MAX_SLOTS) {
+      // Merge r into l.
+      for (let j = 0; j < rn; j++) { moveSlot(r, j, l, ln + j); vacate(r, j); }
+      l.n = ln + rn;
+      r.n = 0;
+      r.parent = null;
+      describe(l);
+      dropSlot(p, l.pslot + 1);
+      this.shrunk(p);
+      return;
+    }
+    // Even out the two.
+    const want = (ln + rn) >> 1;
+    if (ln > want) {
+      const d = ln - want;
+      for (let j = rn - 1; j >= 0; j--) moveSlot(r, j, r, j + d);
+      for (let j = 0; j < d; j++) { moveSlot(l, want + j, r, j); vacate(l, want + j); }
+    } else {
+      const d = want - ln;
+      for (let j = 0; j < d; j++) moveSlot(r, j, l, ln + j);
+      for (let j = d; j < rn; j++) moveSlot(r, j, r, j - d);
+      for (let j = rn - d; j < rn; j++) vacate(r, j);
+    }
+    l.n = want;
+    r.n = ln + rn - want;
+    describe(l);
+    describe(r);
+    fixUp(p);
   }
 
   /**
@@ -233,23 +590,16 @@ export class VmaTree {
     const p = vma.prev;
     const n = vma.next;
     if ((p && p.end > start) || (n && n.start < end)) throw new Error(`VmaTree: new range of ${vma} overlaps a neighbour`);
-    const node = this.nodes.get(vma);
-    if (!node) throw new Error(`VmaTree: ${vma} is not in the tree`);
-    // The order of the VMAs does not change, so the treap stays a valid
-    // search tree: update the node and the augmentation on its path.
-    const key = vma.start;
+    const x = vma.treeLeaf;
+    if (x === null || x.owner !== this) throw new Error(`VmaTree: ${vma} is not in the tree`);
+    // The order of the VMAs does not change: update the slot and the entries above.
+    const i = slotOf(x, vma);
     this.totalBytes += (end - start) - (vma.end - vma.start);
-    const path: Node[] = [];
-    let cur = this.root;
-    while (cur && cur !== node) {
-      path.push(cur);
-      cur = key < cur.vma.start ? cur.left : cur.right;
-    }
-    if (!cur) throw new Error('VmaTree: corrupted tree');
     vma.start = start;
     vma.end = end;
-    pull(node);
-    for (let i = path.length - 1; i >= 0; i--) pull(path[i]!);
+    x.lo[i] = start;
+    x.hi[i] = end;
+    fixUp(x);
   }
 
   /** VMAs in address order, starting with the first whose end > addr. */
@@ -284,29 +634,11 @@ export class VmaTree {
    */
   highestGapEnd(len: number, low: number, high: number): number {
     if (len <= 0 || high - low < len) return -1;
-    const r = this.root;
     // The gap above the last VMA.
-    const lastEnd = r ? r.hi : 0;
-    if (Math.max(lastEnd, low) + len <= high) return high;
-    if (!r) return -1;
-    return this.searchDown(r, 0, len, low, high);
-  }
-
-  private searchDown(n: Node, prevEnd: number, len: number, low: number, high: number): number {
-    // Gaps of this subtree: [prevEnd, lo) and the inner ones; all start >= prevEnd, end <= lastStart.
-    const lead = n.lo - prevEnd;
-    if (lead < len && n.gap < len) return -1;
-    if (prevEnd + len > high || n.lastStart < low + len) return -1;
-    const v = n.vma;
-    if (n.right) {
-      const g = this.searchDown(n.right, v.end, len, low, high);
-      if (g >= 0) return g;
-    }
-    const gs = Math.max(n.left ? n.left.hi : prevEnd, low);
-    const ge = Math.min(v.start, high);
-    if (gs + len <= ge) return ge;
-    if (n.left) return this.searchDown(n.left, prevEnd, len, low, high);
-    return -1;
+    const lastEnd = this.last ? this.last.end : 0;
+    if ((lastEnd > low ? lastEnd : low) + len <= high) return high;
+    if (this.count === 0) return -1;
+    return searchDown(this.root, 0, len, low, high);
   }
 
   /**
@@ -315,56 +647,64 @@ export class VmaTree {
    */
   lowestGapStart(len: number, low: number, high: number): number {
     if (len <= 0 || high - low < len) return -1;
-    const r = this.root;
-    if (r) {
-      const g = this.searchUp(r, 0, len, low, high);
+    if (this.count !== 0) {
+      const g = searchUp(this.root, 0, len, low, high);
       if (g >= 0) return g;
     }
-    const lastEnd = r ? r.hi : 0;
-    const gs = Math.max(lastEnd, low);
+    const lastEnd = this.last ? this.last.end : 0;
+    const gs = lastEnd > low ? lastEnd : low;
     return gs + len <= high ? gs : -1;
-  }
-
-  private searchUp(n: Node, prevEnd: number, len: number, low: number, high: number): number {
-    const lead = n.lo - prevEnd;
-    if (lead < len && n.gap < len) return -1;
-    if (prevEnd + len > high || n.lastStart < low + len) return -1;
-    const v = n.vma;
-    if (n.left) {
-      const g = this.searchUp(n.left, prevEnd, len, low, high);
-      if (g >= 0) return g;
-    }
-    const gs = Math.max(n.left ? n.left.hi : prevEnd, low);
-    const ge = Math.min(v.start, high);
-    if (gs + len <= ge) return gs;
-    if (n.right) return this.searchUp(n.right, v.end, len, low, high);
-    return -1;
   }
 
   /** Checks the invariants (tests). */
   validate(): void {
     const arr: Vma[] = [];
-    const walk = (n: Node | null): void => {
-      if (!n) return;
-      walk(n.left);
-      arr.push(n.vma);
-      walk(n.right);
-      const l = n.left, r = n.right;
-      const lo = l ? l.lo : n.vma.start, hi = r ? r.hi : n.vma.end;
-      if (n.lo !== lo || n.hi !== hi) throw new Error('VmaTree: stale augmentation');
-      if ((l && l.prio > n.prio) || (r && r.prio > n.prio)) throw new Error('VmaTree: heap order');
+    let leafDepth = -1;
+    const walk = (x: VmaTreeNode, depth: number): void => {
+      if (x.owner !== this) throw new Error('VmaTree: node of another tree');
+      if (x.n > MAX_SLOTS) throw new Error('VmaTree: overfull node');
+      if (x !== this.root && x.n < MIN_SLOTS) throw new Error('VmaTree: underfull node');
+      if (x === this.root && !x.leaf && x.n < 2) throw new Error('VmaTree: root with one child');
+      for (let i = x.n; i < MAX_SLOTS; i++) {
+        if (x.slots[i] !== null || x.hi[i] !== Infinity) throw new Error('VmaTree: stale slot');
+      }
+      if (x.leaf) {
+        if (leafDepth < 0) leafDepth = depth;
+        else if (leafDepth !== depth) throw new Error('VmaTree: leaves at different depths');
+        for (let i = 0; i < x.n; i++) {
+          const v = x.slots[i] as Vma;
+          if (v.treeLeaf !== x) throw new Error('VmaTree: stale leaf pointer');
+          if (x.lo[i] !== v.start || x.hi[i] !== v.end) throw new Error('VmaTree: stale slot range');
+          arr.push(v);
+        }
+        return;
+      }
+      for (let i = 0; i < x.n; i++) {
+        const c = x.slots[i] as VmaTreeNode;
+        if (c.parent !== x || c.pslot !== i) throw new Error('VmaTree: stale parent pointer');
+        if (c.n === 0) throw new Error('VmaTree: empty child');
+        if (x.lo[i] !== c.lo[0] || x.hi[i] !== c.hi[c.n - 1] || x.gap![i] !== maxGap(c)) {
+          throw new Error('VmaTree: stale augmentation');
+        }
+        walk(c, depth + 1);
+      }
     };
-    walk(this.root);
-    if (arr.length !== this.nodes.size) throw new Error('VmaTree: size mismatch');
+    if (this.root.parent !== null) throw new Error('VmaTree: root has a parent');
+    walk(this.root, 0);
+    if (arr.length !== this.count) throw new Error('VmaTree: size mismatch');
     let p: Vma | null = null;
+    let bytes = 0;
     for (let i = 0; i < arr.length; i++) {
       const v = arr[i]!;
       if (!(v.start < v.end)) throw new Error('VmaTree: empty VMA');
       if (p && p.end > v.start) throw new Error('VmaTree: overlap');
       if (v.prev !== p) throw new Error('VmaTree: broken prev link');
       if (p && p.next !== v) throw new Error('VmaTree: broken next link');
+      bytes += v.end - v.start;
       p = v;
     }
+    if (p && p.next !== null) throw new Error('VmaTree: broken next link');
     if (this.first !== (arr[0] ?? null) || this.last !== (arr[arr.length - 1] ?? null)) throw new Error('VmaTree: first/last');
+    if (bytes !== this.totalBytes) throw new Error('VmaTree: totalBytes');
   }
 }
