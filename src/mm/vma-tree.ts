@@ -2,23 +2,30 @@
  * The ordered set of VMAs of an address space, in the image of Linux's maple
  * tree (lib/maple_tree.c): a B-tree of wide nodes, 16 slots each. A leaf holds
  * up to 16 VMAs in address order; an internal node holds up to 16 children
- * and keeps, per child, its lowest start, its highest end (the pivot) and the
- * largest gap between two consecutive VMAs inside it (ma_gaps of
- * maple_arange_64). The gap between two neighbouring children is read from
- * their pivots in the parent. With 60 000 VMAs the tree is 4-5 levels, so
- * find_vma(), insertion, removal and the gap searches of vm_unmapped_area()
- * (mas_empty_area_rev top-down, mas_empty_area bottom-up) each touch a
- * handful of nodes; a tree of a few VMAs is one leaf.
+ * and keeps, per child, the highest vm_end below it (the pivot) and the
+ * largest gap below it (ma_gaps of maple_arange_64). With 60 000 VMAs the
+ * tree is 4-5 levels, so find_vma(), insertion, removal and the gap searches
+ * of vm_unmapped_area() (mas_empty_area_rev top-down, mas_empty_area
+ * bottom-up) each touch a handful of nodes; a tree of a few VMAs is one leaf.
+ *
+ * Every free range belongs to the VMA just above it ("the gap below" a VMA,
+ * from the end of the previous VMA, or from 0), as the maple tree stores the
+ * free ranges as NULL entries of its leaves: a node's largest gap is then a
+ * plain maximum over its slots, and a change below changes one slot of each
+ * ancestor. Each node also keeps its largest and second largest slot gap, so
+ * a parent follows a change of one slot in O(1) in the usual cases, also when
+ * the largest gap shrinks (placing a mapping at the edge of the big free range
+ * under the stack shrinks the tree's largest gap on every shmat). Linux keeps
+ * the slot of the largest gap (ma_meta_gap) and rescans in that case.
  *
  * Each VMA points back at its leaf (vma.treeLeaf), so removal and setRange
  * need no search and no side table. Every node keeps its parent and its slot
- * there, so a change is carried up to the root, stopping at the first
- * ancestor whose view of the child did not change. Nodes never shrink below
- * MIN_SLOTS (except the root): a node that does borrows from or merges with a
- * neighbour, as mas_rebalance() does; a full node splits in two halves
- * (mas_split()). Inserting and removing allocate nothing unless a node splits.
- *
- * The VMAs are also chained in address order (vma.prev / vma.next).
+ * there; a change is carried up until an ancestor's view of the child stays
+ * the same. Nodes never shrink below MIN_SLOTS (except the root): a node that
+ * does borrows from or merges with a neighbour (mas_rebalance); a full node
+ * splits in two halves (mas_split). Inserting and removing allocate nothing
+ * unless a node splits. The VMAs are also chained in address order
+ * (vma.prev / vma.next).
  */
 import type { Vma } from './vma.js';
 
@@ -30,6 +37,8 @@ const MAX_SLOTS = 16;
  * and removals at a node boundary do not split and merge every time.
  */
 const MIN_SLOTS = 4;
+/** gmax / g2 of a node without (enough) slots: below any gap (gaps are >= 0). */
+const NONE = -1;
 
 /**
  * Sixteen numbers, created from a literal of non-integers so that V8 stores
@@ -61,43 +70,30 @@ class VmaTreeNode {
   parent: VmaTreeNode | null = null;
   /** This node's slot in its parent. */
   pslot = 0;
+  /** The largest entry of `g` (NONE when empty): the largest gap below this node (stale in the root). */
+  gmax = NONE;
+  /** The largest entry of `g` once one entry equal to gmax is left out (NONE when n < 2). */
+  g2 = NONE;
   /** The VMAs (leaf) or the children (internal node), in address order. */
   readonly slots: (Vma | VmaTreeNode | null)[] = emptySlots();
-  /** Per slot: vm_start of the VMA, or the lowest vm_start below the child. */
-  readonly lo: number[] = numbers();
+  /** Leaf only: vm_start of each VMA. */
+  readonly lo: number[] | null;
   /**
    * Per slot: vm_end of the VMA, or the highest vm_end below the child (the
    * pivot). +Infinity above the slots in use, so that firstAbove() needs no
    * bound.
    */
   readonly hi: number[] = padding();
-  /** Per slot of an internal node: the largest gap between two VMAs inside the child. */
-  readonly gap: number[] | null;
+  /** Per slot: the gap below the VMA, or the largest gap below the child (its gmax). */
+  readonly g: number[] = numbers();
 
   constructor(leaf: boolean, owner: VmaTree) {
     this.leaf = leaf;
     this.owner = owner;
-    this.gap = leaf ? null : numbers();
+    this.lo = leaf ? numbers() : null;
   }
 }
 export type { VmaTreeNode };
-
-/** The largest gap between two consecutive VMAs below x (its lead gap excluded). */
-function maxGap(x: VmaTreeNode): number {
-  const lo = x.lo, hi = x.hi, n = x.n, gp = x.gap;
-  let g = 0;
-  if (gp === null) {
-    for (let i = 1; i < n; i++) { const d = lo[i]! - hi[i - 1]!; if (d > g) g = d; }
-  } else {
-    if (n > 0) g = gp[0]!;
-    for (let i = 1; i < n; i++) {
-      if (gp[i]! > g) g = gp[i]!;
-      const d = lo[i]! - hi[i - 1]!;
-      if (d > g) g = d;
-    }
-  }
-  return g;
-}
 
 /**
  * The first slot whose hi is above addr, by a fixed four-step binary search
@@ -111,59 +107,76 @@ function firstAbove(hi: number[], addr: number): number {
   return i;
 }
 
-/** Frees slot j of x. */
-function vacate(x: VmaTreeNode, j: number): void {
-  x.slots[j] = null;
-  x.hi[j] = Infinity;
+// ------------------------------------------------- largest gaps of a node
+
+/** Recomputes gmax and g2 of x from its slots (ma_max_gap). */
+function recount(x: VmaTreeNode): void {
+  const g = x.g, n = x.n;
+  let m = NONE, s = NONE;
+  for (let i = 0; i < n; i++) {
+    const v = g[i]!;
+    if (v > m) { s = m; m = v; } else if (v > s) s = v;
+  }
+  x.gmax = m;
+  x.g2 = s;
 }
 
-/** Stores in x's parent the lowest start, highest end and largest gap of x. */
-function describe(x: VmaTreeNode): void {
-  const p = x.parent!;
-  const i = x.pslot;
-  p.lo[i] = x.lo[0]!;
-  p.hi[i] = x.hi[x.n - 1]!;
-  p.gap![i] = maxGap(x);
+// Nothing reads the root's gmax / g2 (they are only its parent's view of a
+// node): they are left stale there and recounted when the root gets a parent.
+
+/** A slot with gap c was added to x. */
+function gapAdded(x: VmaTreeNode, c: number): void {
+  if (x.parent === null) return;
+  if (c >= x.gmax) { x.g2 = x.gmax; x.gmax = c; } else if (c > x.g2) x.g2 = c;
+}
+
+/** A slot with gap o was removed from x. */
+function gapRemoved(x: VmaTreeNode, o: number): void {
+  if (x.parent === null) return;
+  // The second largest is unknown once the largest or the second goes.
+  if (o >= x.g2) recount(x);
+}
+
+/** A slot of x changed its gap from o to c. */
+function gapChanged(x: VmaTreeNode, o: number, c: number): void {
+  if (x.parent === null) return;
+  const m = x.gmax, s = x.g2;
+  if (o === m) {
+    // Possibly the slot holding the largest: the others' largest is s.
+    if (c >= s) x.gmax = c;
+    else recount(x);
+  } else if (c >= m) {
+    x.g2 = m;
+    x.gmax = c;
+  } else if (o < s) {
+    if (c > s) x.g2 = c;
+  } else if (c >= s) {
+    x.g2 = c;
+  } else {
+    recount(x);
+  }
 }
 
 /**
- * Carries a change of x's slots up the tree (mas_update_gap): refreshes x's
- * entry in its parent, and so on up, until an entry is already right. Above
- * x only one entry of each node changes, so the node's largest gap follows
- * from its previous value (kept by its own parent) and the three gaps that
- * entry bounds; it is recounted only when the largest gap itself shrank.
+ * Carries a change of x (its highest end, its largest gap) up the tree
+ * (mas_update_gap): refreshes x's slot in its parent, and so on up, until a
+ * slot is already right.
  */
 function fixUp(x: VmaTreeNode): void {
   let p = x.parent;
-  if (p === null) return;
-  let g = maxGap(x);
-  for (;;) {
+  while (p !== null) {
     const i = x.pslot;
-    const lo = x.lo[0]!, hi = x.hi[x.n - 1]!;
-    const pl = p.lo, ph = p.hi, pg = p.gap!;
-    const oLo = pl[i]!, oHi = ph[i]!, oG = pg[i]!;
-    if (oLo === lo && oHi === hi && oG === g) return;
-    pl[i] = lo; ph[i] = hi; pg[i] = g;
-    const pp: VmaTreeNode | null = p.parent;
-    if (pp === null) return;
-    const old = pp.gap![p.pslot]!;
-    // The gaps bounded by entry i, after (c) and before (oc) the change.
-    let c = g, oc = oG;
-    if (i > 0) {
-      const b = ph[i - 1]!;
-      if (lo - b > c) c = lo - b;
-      if (oLo - b > oc) oc = oLo - b;
-    }
-    if (i + 1 < p.n) {
-      const a = pl[i + 1]!;
-      if (a - hi > c) c = a - hi;
-      if (a - oHi > oc) oc = a - oHi;
-    }
-    g = c >= old ? c : oc < old ? old : maxGap(p);
+    const hi = x.hi[x.n - 1]!, c = x.gmax;
+    const o = p.g[i]!;
+    if (p.hi[i] === hi && o === c) return;
+    p.hi[i] = hi;
+    if (o !== c) { p.g[i] = c; gapChanged(p, o, c); }
     x = p;
-    p = pp;
+    p = x.parent;
   }
 }
+
+// --------------------------------------------------------- slot shuffling
 
 /** Makes slot i of x refer to item (sets the item's back-pointer). */
 function adopt(x: VmaTreeNode, i: number, item: Vma | VmaTreeNode): void {
@@ -175,47 +188,52 @@ function adopt(x: VmaTreeNode, i: number, item: Vma | VmaTreeNode): void {
 /** Moves slot `from` of src to slot `to` of dst (possibly the same node). */
 function moveSlot(src: VmaTreeNode, from: number, dst: VmaTreeNode, to: number): void {
   adopt(dst, to, src.slots[from]!);
-  dst.lo[to] = src.lo[from]!;
   dst.hi[to] = src.hi[from]!;
-  if (dst.gap !== null) dst.gap[to] = src.gap![from]!;
+  dst.g[to] = src.g[from]!;
+  if (dst.lo !== null) dst.lo[to] = src.lo![from]!;
 }
 
-/** Puts item at slot i of x (not full), shifting the slots above it. */
+/** Frees slot j of x. */
+function vacate(x: VmaTreeNode, j: number): void {
+  x.slots[j] = null;
+  x.hi[j] = Infinity;
+}
+
+/** Puts item at slot i of x (not full), shifting the slots above it; gmax/g2 are the caller's. */
 function putSlot(x: VmaTreeNode, i: number, item: Vma | VmaTreeNode, lo: number, hi: number, gap: number): void {
-  const s = x.slots, l = x.lo, h = x.hi;
-  if (x.leaf) {
-    for (let j = x.n; j > i; j--) { s[j] = s[j - 1]!; l[j] = l[j - 1]!; h[j] = h[j - 1]!; }
+  const s = x.slots, h = x.hi, g = x.g;
+  const l = x.lo;
+  if (l !== null) {
+    for (let j = x.n; j > i; j--) { s[j] = s[j - 1]!; l[j] = l[j - 1]!; h[j] = h[j - 1]!; g[j] = g[j - 1]!; }
+    l[i] = lo;
     (item as Vma).treeLeaf = x;
   } else {
-    const g = x.gap!;
     for (let j = x.n; j > i; j--) {
       const c = s[j - 1] as VmaTreeNode;
       s[j] = c; c.pslot = j;
-      l[j] = l[j - 1]!; h[j] = h[j - 1]!; g[j] = g[j - 1]!;
+      h[j] = h[j - 1]!; g[j] = g[j - 1]!;
     }
-    g[i] = gap;
     (item as VmaTreeNode).parent = x;
     (item as VmaTreeNode).pslot = i;
   }
-  s[i] = item; l[i] = lo; h[i] = hi;
+  s[i] = item; h[i] = hi; g[i] = gap;
   x.n++;
 }
 
-/** Removes slot i of x, shifting the slots above it down. */
+/** Removes slot i of x, shifting the slots above it down; gmax/g2 are the caller's. */
 function dropSlot(x: VmaTreeNode, i: number): void {
-  const s = x.slots, l = x.lo, h = x.hi, n = x.n - 1;
-  if (x.leaf) {
-    for (let j = i; j < n; j++) { s[j] = s[j + 1]!; l[j] = l[j + 1]!; h[j] = h[j + 1]!; }
+  const s = x.slots, h = x.hi, g = x.g, n = x.n - 1;
+  const l = x.lo;
+  if (l !== null) {
+    for (let j = i; j < n; j++) { s[j] = s[j + 1]!; l[j] = l[j + 1]!; h[j] = h[j + 1]!; g[j] = g[j + 1]!; }
   } else {
-    const g = x.gap!;
     for (let j = i; j < n; j++) {
       const c = s[j + 1] as VmaTreeNode;
       s[j] = c; c.pslot = j;
-      l[j] = l[j + 1]!; h[j] = h[j + 1]!; g[j] = g[j + 1]!;
+      h[j] = h[j + 1]!; g[j] = g[j + 1]!;
     }
   }
-  s[n] = null;
-  h[n] = Infinity;
+  vacate(x, n);
   x.n = n;
 }
 
@@ -226,18 +244,34 @@ function slotOf(x: VmaTreeNode, vma: Vma): number {
   throw new Error('VmaTree: corrupted tree');
 }
 
+/** Sets the gap below vma (in a leaf of the tree) and carries it up. */
+function setGapBelow(vma: Vma, c: number): void {
+  const y = vma.treeLeaf!;
+  const j = slotOf(y, vma);
+  const o = y.g[j]!;
+  if (o === c) return;
+  y.g[j] = c;
+  gapChanged(y, o, c);
+  fixUp(y);
+}
+
+// ------------------------------------------------------------ gap searches
+
 /**
- * Highest gap of at least len bytes inside [low, high) among the gaps below x
- * (the lead gap from prevEnd included): its end clamped to high, or -1.
+ * Highest gap of at least len bytes inside [low, high) below x: its end
+ * clamped to high, or -1. `before` is the end of the VMA before x's first
+ * (where x's lowest gap starts).
  */
-function searchDown(x: VmaTreeNode, prevEnd: number, len: number, low: number, high: number): number {
-  const lo = x.lo, hi = x.hi;
-  const gp = x.gap;
-  if (gp === null) {
+function searchDown(x: VmaTreeNode, before: number, len: number, low: number, high: number): number {
+  const hi = x.hi, g = x.g;
+  const lo = x.lo;
+  if (lo !== null) {
     for (let i = x.n - 1; i >= 0; i--) {
-      const gs = i > 0 ? hi[i - 1]! : prevEnd;
-      if (gs + len > high) continue;
+      const d = g[i]!;
+      if (d < len) continue;
       const ge = lo[i]!;
+      const gs = ge - d;
+      if (gs + len > high) continue;
       // This gap and all below it end too low.
       if (ge < low + len) return -1;
       const e = ge < high ? ge : high;
@@ -246,53 +280,40 @@ function searchDown(x: VmaTreeNode, prevEnd: number, len: number, low: number, h
     return -1;
   }
   for (let i = x.n - 1; i >= 0; i--) {
-    const before = i > 0 ? hi[i - 1]! : prevEnd;
-    // Every gap of the child starts at or above `before` and ends below hi[i].
-    if (before + len > high) continue;
+    // Every gap below the child starts at or above b and ends below hi[i].
+    const b = i > 0 ? hi[i - 1]! : before;
+    if (b + len > high) continue;
     if (hi[i]! < low + len) return -1;
-    const ge = lo[i]!;
-    if (gp[i]! < len) {
-      // Only the child's lead gap [before, ge) can fit: no need to descend.
-      const e = ge < high ? ge : high;
-      if ((before > low ? before : low) + len <= e) return e;
-      continue;
-    }
-    const g = searchDown(x.slots[i] as VmaTreeNode, before, len, low, high);
-    if (g >= 0) return g;
+    if (g[i]! < len) continue;
+    const r = searchDown(x.slots[i] as VmaTreeNode, b, len, low, high);
+    if (r >= 0) return r;
   }
   return -1;
 }
 
 /** Lowest gap of at least len bytes inside [low, high) below x: its start clamped to low, or -1. */
-function searchUp(x: VmaTreeNode, prevEnd: number, len: number, low: number, high: number): number {
-  const lo = x.lo, hi = x.hi;
-  const gp = x.gap;
-  const n = x.n;
-  if (gp === null) {
+function searchUp(x: VmaTreeNode, before: number, len: number, low: number, high: number): number {
+  const hi = x.hi, g = x.g, n = x.n;
+  const lo = x.lo;
+  if (lo !== null) {
     for (let i = 0; i < n; i++) {
-      const gs = i > 0 ? hi[i - 1]! : prevEnd;
+      const d = g[i]!;
+      const ge = lo[i]!;
+      const gs = ge - d;
       // This gap and all above it start too high.
       if (gs + len > high) return -1;
-      const ge = lo[i]!;
-      if (ge < low + len) continue;
+      if (d < len || ge < low + len) continue;
       const s = gs > low ? gs : low;
       if (s + len <= (ge < high ? ge : high)) return s;
     }
     return -1;
   }
   for (let i = 0; i < n; i++) {
-    const before = i > 0 ? hi[i - 1]! : prevEnd;
-    if (before + len > high) return -1;
-    if (hi[i]! < low + len) continue;
-    if (gp[i]! < len) {
-      // Only the child's lead gap [before, lo[i]) can fit.
-      const s = before > low ? before : low;
-      const ge = lo[i]!;
-      if (s + len <= (ge < high ? ge : high)) return s;
-      continue;
-    }
-    const g = searchUp(x.slots[i] as VmaTreeNode, before, len, low, high);
-    if (g >= 0) return g;
+    const b = i > 0 ? hi[i - 1]! : before;
+    if (b + len > high) return -1;
+    if (hi[i]! < low + len || g[i]! < len) continue;
+    const r = searchUp(x.slots[i] as VmaTreeNode, b, len, low, high);
+    if (r >= 0) return r;
   }
   return -1;
 }
@@ -327,7 +348,7 @@ export class VmaTree {
     const c = this.cursor;
     const n = c.n;
     // All VMAs before c end at or below c.lo[0]: the answer is in c.
-    if (n !== 0 && c.lo[0]! <= addr && addr < c.hi[n - 1]!) return c;
+    if (n !== 0 && c.lo![0]! <= addr && addr < c.hi[n - 1]!) return c;
     let x = this.root;
     while (!x.leaf) {
       const i = firstAbove(x.hi, addr);
@@ -359,16 +380,10 @@ export class VmaTree {
 
   /** The last VMA with start < addr, or null. */
   findPrev(addr: number): Vma | null {
-    let x = this.root;
-    while (!x.leaf) {
-      const lo = x.lo;
-      let i = x.n - 1;
-      while (i > 0 && lo[i]! >= addr) i--;
-      x = x.slots[i] as VmaTreeNode;
-    }
-    const lo = x.lo;
-    for (let i = x.n - 1; i >= 0; i--) if (lo[i]! < addr) return x.slots[i] as Vma;
-    return null;
+    // The VMAs before find(addr) end at or below addr, so they start below it.
+    const v = this.find(addr);
+    if (v === null) return this.last;
+    return v.start < addr ? v : v.prev;
   }
 
   /** Inserts a VMA; it must not overlap any VMA of the tree. */
@@ -383,7 +398,21 @@ export class VmaTree {
     const next = i < x.n ? x.slots[i] as Vma : null;
     if (next && next.start < end) throw new Error(`VmaTree: ${vma} overlaps ${next}`);
     const prev = next ? next.prev : this.last;
-    this.insertSlot(x, i, vma, start, end, 0);
+    const below = start - (prev ? prev.end : 0);
+    if (x.n < MAX_SLOTS) {
+      putSlot(x, i, vma, start, end, below);
+      gapAdded(x, below);
+      if (next) {
+        // next moved to slot i + 1; its gap now starts at vma's end.
+        const o = x.g[i + 1]!, c = next.start - end;
+        x.g[i + 1] = c;
+        gapChanged(x, o, c);
+      }
+      fixUp(x);
+    } else {
+      this.insertSlot(x, i, vma, start, end, below);
+      if (next) setGapBelow(next, next.start - end);
+    }
     this.count++;
     this.totalBytes += end - start;
     vma.prev = prev;
@@ -393,13 +422,14 @@ export class VmaTree {
   }
 
   /**
-   * Puts item at slot i of x and repairs the entries above. A full node
-   * splits in two halves (mas_split) and the new right half goes into the
-   * parent, which may split in turn; a split root gets a new root above it.
+   * Puts item at slot i of x and repairs the slots above. A full node splits
+   * in two halves (mas_split) and the new right half goes into the parent,
+   * which may split in turn; a split root gets a new root above it.
    */
   private insertSlot(x: VmaTreeNode, i: number, item: Vma | VmaTreeNode, lo: number, hi: number, gap: number): void {
     if (x.n < MAX_SLOTS) {
       putSlot(x, i, item, lo, hi, gap);
+      gapAdded(x, gap);
       fixUp(x);
       return;
     }
@@ -409,16 +439,22 @@ export class VmaTree {
     x.n = half;
     r.n = MAX_SLOTS - half;
     if (i <= half) putSlot(x, i, item, lo, hi, gap); else putSlot(r, i - half, item, lo, hi, gap);
+    recount(x);
+    recount(r);
     const p = x.parent;
     if (p === null) {
       const root = new VmaTreeNode(false, this);
-      putSlot(root, 0, x, x.lo[0]!, x.hi[x.n - 1]!, maxGap(x));
-      putSlot(root, 1, r, r.lo[0]!, r.hi[r.n - 1]!, maxGap(r));
+      putSlot(root, 0, x, 0, x.hi[x.n - 1]!, x.gmax);
+      putSlot(root, 1, r, 0, r.hi[r.n - 1]!, r.gmax);
+      recount(root);
       this.root = root;
       return;
     }
-    describe(x);
-    this.insertSlot(p, x.pslot + 1, r, r.lo[0]!, r.hi[r.n - 1]!, maxGap(r));
+    const k = x.pslot;
+    p.hi[k] = x.hi[x.n - 1]!;
+    p.g[k] = x.gmax;
+    recount(p);
+    this.insertSlot(p, k + 1, r, 0, r.hi[r.n - 1]!, r.gmax);
   }
 
   /**
@@ -439,36 +475,36 @@ export class VmaTree {
     }
     const total = vmas.length;
     if (total === 0) return;
-    prev = null;
+    // The leaves (the empty root leaf is reused as the first one).
+    let nodes = Math.ceil(total / MAX_SLOTS);
+    let level: VmaTreeNode[] = [];
+    let k = 0;
     let bytes = 0;
-    for (let k = 0; k < total; k++) {
-      const vma = vmas[k]!;
-      bytes += vma.end - vma.start;
-      vma.prev = prev;
-      vma.next = null;
-      if (prev) prev.next = vma;
-      prev = vma;
+    let prevEnd = 0;
+    prev = null;
+    for (let j = 0; j < nodes; j++) {
+      const x = j === 0 ? this.root : new VmaTreeNode(true, this);
+      const take = Math.floor(total / nodes) + (j < total % nodes ? 1 : 0);
+      const s = x.slots, lo = x.lo!, hi = x.hi, g = x.g;
+      for (let i = 0; i < take; i++, k++) {
+        const vma = vmas[k]!;
+        s[i] = vma; lo[i] = vma.start; hi[i] = vma.end; g[i] = vma.start - prevEnd;
+        prevEnd = vma.end;
+        vma.treeLeaf = x;
+        bytes += vma.end - vma.start;
+        vma.prev = prev;
+        vma.next = null;
+        if (prev) prev.next = vma;
+        prev = vma;
+      }
+      x.n = take;
+      recount(x);
+      level.push(x);
     }
     this.first = vmas[0]!;
     this.last = prev;
     this.count = total;
     this.totalBytes = bytes;
-    // The leaves (the empty root leaf is reused as the first one).
-    let nodes = Math.ceil(total / MAX_SLOTS);
-    let level: VmaTreeNode[] = [];
-    let k = 0;
-    for (let j = 0; j < nodes; j++) {
-      const x = j === 0 ? this.root : new VmaTreeNode(true, this);
-      const take = Math.floor(total / nodes) + (j < total % nodes ? 1 : 0);
-      const s = x.slots, lo = x.lo, hi = x.hi;
-      for (let i = 0; i < take; i++, k++) {
-        const vma = vmas[k]!;
-        s[i] = vma; lo[i] = vma.start; hi[i] = vma.end;
-        vma.treeLeaf = x;
-      }
-      x.n = take;
-      level.push(x);
-    }
     // The internal levels.
     while (level.length > 1) {
       const count = level.length;
@@ -478,13 +514,13 @@ export class VmaTree {
       for (let j = 0; j < nodes; j++) {
         const x = new VmaTreeNode(false, this);
         const take = Math.floor(count / nodes) + (j < count % nodes ? 1 : 0);
-        const gp = x.gap!;
         for (let i = 0; i < take; i++, k++) {
           const c = level[k]!;
           x.slots[i] = c; c.parent = x; c.pslot = i;
-          x.lo[i] = c.lo[0]!; x.hi[i] = c.hi[c.n - 1]!; gp[i] = maxGap(c);
+          x.hi[i] = c.hi[c.n - 1]!; x.g[i] = c.gmax;
         }
         x.n = take;
+        recount(x);
         up.push(x);
       }
       level = up;
@@ -504,6 +540,7 @@ export class VmaTree {
     if (r.leaf) {
       for (let i = 0; i < r.n; i++) vacate(r, i);
       r.n = 0;
+      recount(r);
     } else {
       this.root = new VmaTreeNode(true, this);
     }
@@ -517,19 +554,33 @@ export class VmaTree {
   remove(vma: Vma): void {
     const x = vma.treeLeaf;
     if (x === null || x.owner !== this) throw new Error(`VmaTree: ${vma} is not in the tree`);
-    dropSlot(x, slotOf(x, vma));
+    const i = slotOf(x, vma);
+    const prev = vma.prev, next = vma.next;
+    const o = x.g[i]!;
+    dropSlot(x, i);
+    gapRemoved(x, o);
     vma.treeLeaf = null;
     this.count--;
     this.totalBytes -= vma.end - vma.start;
-    if (vma.prev) vma.prev.next = vma.next; else this.first = vma.next;
-    if (vma.next) vma.next.prev = vma.prev; else this.last = vma.prev;
+    if (prev) prev.next = next; else this.first = next;
+    if (next) next.prev = prev; else this.last = prev;
     vma.prev = vma.next = null;
-    this.shrunk(x);
+    // next's gap now reaches down to prev's end.
+    const c = next ? next.start - (prev ? prev.end : 0) : 0;
+    if (next && next.treeLeaf === x) {
+      const on = x.g[i]!;
+      x.g[i] = c;
+      gapChanged(x, on, c);
+      this.shrunk(x);
+    } else {
+      this.shrunk(x);
+      if (next) setGapBelow(next, c);
+    }
   }
 
   /**
-   * x lost a slot: repair the entries above it. A node below the minimum
-   * takes slots from a neighbour, or merges with it when both fit in one node
+   * x lost a slot: repair the slots above it. A node below the minimum takes
+   * slots from a neighbour, or merges with it when both fit in one node
    * (mas_rebalance), which removes a slot from the parent in turn; a root
    * left with one child is replaced by it.
    */
@@ -538,7 +589,7 @@ export class VmaTree {
     if (p === null) {
       if (!x.leaf && x.n === 1) {
         const c = x.slots[0] as VmaTreeNode;
-        x.slots[0] = null;
+        vacate(x, 0);
         x.n = 0;
         c.parent = null;
         c.pslot = 0;
@@ -551,14 +602,18 @@ export class VmaTree {
     const l = k > 0 ? p.slots[k - 1] as VmaTreeNode : x;
     const r = k > 0 ? x : p.slots[k + 1] as VmaTreeNode;
     const ln = l.n, rn = r.n;
+    const j = l.pslot;
     if (ln + rn <= MAX_SLOTS) {
-      // Merge r into l.
-      for (let j = 0; j < rn; j++) { moveSlot(r, j, l, ln + j); vacate(r, j); }
+      // Merge r into l; r is left empty.
+      for (let m = 0; m < rn; m++) { moveSlot(r, m, l, ln + m); vacate(r, m); }
       l.n = ln + rn;
       r.n = 0;
       r.parent = null;
-      describe(l);
-      dropSlot(p, l.pslot + 1);
+      recount(l);
+      p.hi[j] = l.hi[l.n - 1]!;
+      p.g[j] = l.gmax;
+      dropSlot(p, j + 1);
+      recount(p);
       this.shrunk(p);
       return;
     }
@@ -566,18 +621,23 @@ export class VmaTree {
     const want = (ln + rn) >> 1;
     if (ln > want) {
       const d = ln - want;
-      for (let j = rn - 1; j >= 0; j--) moveSlot(r, j, r, j + d);
-      for (let j = 0; j < d; j++) { moveSlot(l, want + j, r, j); vacate(l, want + j); }
+      for (let m = rn - 1; m >= 0; m--) moveSlot(r, m, r, m + d);
+      for (let m = 0; m < d; m++) { moveSlot(l, want + m, r, m); vacate(l, want + m); }
     } else {
       const d = want - ln;
-      for (let j = 0; j < d; j++) moveSlot(r, j, l, ln + j);
-      for (let j = d; j < rn; j++) moveSlot(r, j, r, j - d);
-      for (let j = rn - d; j < rn; j++) vacate(r, j);
+      for (let m = 0; m < d; m++) moveSlot(r, m, l, ln + m);
+      for (let m = d; m < rn; m++) moveSlot(r, m, r, m - d);
+      for (let m = rn - d; m < rn; m++) vacate(r, m);
     }
     l.n = want;
     r.n = ln + rn - want;
-    describe(l);
-    describe(r);
+    recount(l);
+    recount(r);
+    p.hi[j] = l.hi[l.n - 1]!;
+    p.g[j] = l.gmax;
+    p.hi[j + 1] = r.hi[r.n - 1]!;
+    p.g[j + 1] = r.gmax;
+    recount(p);
     fixUp(p);
   }
 
@@ -592,14 +652,24 @@ export class VmaTree {
     if ((p && p.end > start) || (n && n.start < end)) throw new Error(`VmaTree: new range of ${vma} overlaps a neighbour`);
     const x = vma.treeLeaf;
     if (x === null || x.owner !== this) throw new Error(`VmaTree: ${vma} is not in the tree`);
-    // The order of the VMAs does not change: update the slot and the entries above.
+    // The order of the VMAs does not change: update the slot (and the gap
+    // below the next VMA) and the slots above.
     const i = slotOf(x, vma);
     this.totalBytes += (end - start) - (vma.end - vma.start);
     vma.start = start;
     vma.end = end;
-    x.lo[i] = start;
+    x.lo![i] = start;
     x.hi[i] = end;
-    fixUp(x);
+    const o = x.g[i]!, c = start - (p ? p.end : 0);
+    if (o !== c) { x.g[i] = c; gapChanged(x, o, c); }
+    if (n && i + 1 < x.n) {
+      const on = x.g[i + 1]!, cn = n.start - end;
+      if (on !== cn) { x.g[i + 1] = cn; gapChanged(x, on, cn); }
+      fixUp(x);
+    } else {
+      fixUp(x);
+      if (n) setGapBelow(n, n.start - end);
+    }
   }
 
   /** VMAs in address order, starting with the first whose end > addr. */
@@ -668,13 +738,19 @@ export class VmaTree {
       for (let i = x.n; i < MAX_SLOTS; i++) {
         if (x.slots[i] !== null || x.hi[i] !== Infinity) throw new Error('VmaTree: stale slot');
       }
+      if (x !== this.root) {
+        const { gmax, g2 } = x;
+        recount(x);
+        if (x.gmax !== gmax || x.g2 !== g2) throw new Error(`VmaTree: stale largest gaps ${gmax}/${g2}, not ${x.gmax}/${x.g2}`);
+      }
       if (x.leaf) {
         if (leafDepth < 0) leafDepth = depth;
         else if (leafDepth !== depth) throw new Error('VmaTree: leaves at different depths');
         for (let i = 0; i < x.n; i++) {
           const v = x.slots[i] as Vma;
           if (v.treeLeaf !== x) throw new Error('VmaTree: stale leaf pointer');
-          if (x.lo[i] !== v.start || x.hi[i] !== v.end) throw new Error('VmaTree: stale slot range');
+          if (x.lo![i] !== v.start || x.hi[i] !== v.end) throw new Error('VmaTree: stale slot range');
+          if (x.g[i] !== v.start - (v.prev ? v.prev.end : 0)) throw new Error('VmaTree: stale gap');
           arr.push(v);
         }
         return;
@@ -683,14 +759,13 @@ export class VmaTree {
         const c = x.slots[i] as VmaTreeNode;
         if (c.parent !== x || c.pslot !== i) throw new Error('VmaTree: stale parent pointer');
         if (c.n === 0) throw new Error('VmaTree: empty child');
-        if (x.lo[i] !== c.lo[0] || x.hi[i] !== c.hi[c.n - 1] || x.gap![i] !== maxGap(c)) {
-          throw new Error('VmaTree: stale augmentation');
-        }
+        if (x.hi[i] !== c.hi[c.n - 1] || x.g[i] !== c.gmax) throw new Error('VmaTree: stale augmentation');
         walk(c, depth + 1);
       }
     };
     if (this.root.parent !== null) throw new Error('VmaTree: root has a parent');
     walk(this.root, 0);
+    if (!this.cursor.leaf) throw new Error('VmaTree: cursor is not a leaf');
     if (arr.length !== this.count) throw new Error('VmaTree: size mismatch');
     let p: Vma | null = null;
     let bytes = 0;
