@@ -74,6 +74,8 @@ class VmaTreeNode {
   gmax = NONE;
   /** The largest entry of `g` once one entry equal to gmax is left out (NONE when n < 2). */
   g2 = NONE;
+  /** A slot whose entry of `g` is gmax (ma_meta_gap). */
+  gslot = 0;
   /** The VMAs (leaf) or the children (internal node), in address order. */
   readonly slots: (Vma | VmaTreeNode | null)[] = emptySlots();
   /** Leaf only: vm_start of each VMA. */
@@ -112,42 +114,55 @@ function firstAbove(hi: number[], addr: number): number {
 /** Recomputes gmax and g2 of x from its slots (ma_max_gap). */
 function recount(x: VmaTreeNode): void {
   const g = x.g, n = x.n;
-  let m = NONE, s = NONE;
+  let m = NONE, s = NONE, k = 0;
   for (let i = 0; i < n; i++) {
     const v = g[i]!;
-    if (v > m) { s = m; m = v; } else if (v > s) s = v;
+    if (v > m) { s = m; m = v; k = i; } else if (v > s) s = v;
   }
   x.gmax = m;
   x.g2 = s;
+  x.gslot = k;
 }
 
 // Nothing reads the root's gmax / g2 (they are only its parent's view of a
 // node): they are left stale there and recounted when the root gets a parent.
 
-/** A slot with gap c was added to x. */
-function gapAdded(x: VmaTreeNode, c: number): void {
+/** Slot i of x, with gap c, was put in (the slots from i on moved up). */
+function gapAdded(x: VmaTreeNode, i: number, c: number): void {
   if (x.parent === null) return;
-  if (c >= x.gmax) { x.g2 = x.gmax; x.gmax = c; } else if (c > x.g2) x.g2 = c;
+  if (c >= x.gmax) {
+    x.g2 = x.gmax;
+    x.gmax = c;
+    x.gslot = i;
+  } else {
+    if (x.gslot >= i) x.gslot++;
+    if (c > x.g2) x.g2 = c;
+  }
 }
 
-/** A slot with gap o was removed from x. */
-function gapRemoved(x: VmaTreeNode, o: number): void {
+/** Slot i of x, with gap o, was taken out (the slots above it moved down). */
+function gapRemoved(x: VmaTreeNode, i: number, o: number): void {
   if (x.parent === null) return;
   // The second largest is unknown once the largest or the second goes.
   if (o >= x.g2) recount(x);
+  else if (x.gslot > i) x.gslot--;
 }
 
-/** A slot of x changed its gap from o to c. */
-function gapChanged(x: VmaTreeNode, o: number, c: number): void {
+/** Slot i of x changed its gap from o to c. */
+function gapChanged(x: VmaTreeNode, i: number, o: number, c: number): void {
   if (x.parent === null) return;
   const m = x.gmax, s = x.g2;
-  if (o === m) {
-    // Possibly the slot holding the largest: the others' largest is s.
+  if (i === x.gslot) {
+    // The slot holding the largest: the others' largest is s.
     if (c >= s) x.gmax = c;
     else recount(x);
   } else if (c >= m) {
     x.g2 = m;
     x.gmax = c;
+    x.gslot = i;
+  } else if (o === m) {
+    // A second slot holding the largest shrank.
+    recount(x);
   } else if (o < s) {
     if (c > s) x.g2 = c;
   } else if (c >= s) {
@@ -170,7 +185,7 @@ function fixUp(x: VmaTreeNode): void {
     const o = p.g[i]!;
     if (p.hi[i] === hi && o === c) return;
     p.hi[i] = hi;
-    if (o !== c) { p.g[i] = c; gapChanged(p, o, c); }
+    if (o !== c) { p.g[i] = c; gapChanged(p, i, o, c); }
     x = p;
     p = x.parent;
   }
@@ -251,71 +266,124 @@ function setGapBelow(vma: Vma, c: number): void {
   const o = y.g[j]!;
   if (o === c) return;
   y.g[j] = c;
-  gapChanged(y, o, c);
+  gapChanged(y, j, o, c);
   fixUp(y);
 }
 
 // ------------------------------------------------------------ gap searches
 
 /**
- * Highest gap of at least len bytes inside [low, high) below x: its end
- * clamped to high, or -1. `before` is the end of the VMA before x's first
- * (where x's lowest gap starts).
+ * Per level of a gap search in progress, the end of the VMA before the
+ * node's first one (where its lowest gap starts). The searches walk down and
+ * back up by the parent pointers instead of recursing, so they allocate
+ * nothing (a recursive call would box its number arguments).
  */
-function searchDown(x: VmaTreeNode, before: number, len: number, low: number, high: number): number {
-  const hi = x.hi, g = x.g;
-  const lo = x.lo;
-  if (lo !== null) {
-    for (let i = x.n - 1; i >= 0; i--) {
-      const d = g[i]!;
-      if (d < len) continue;
-      const ge = lo[i]!;
-      const gs = ge - d;
-      if (gs + len > high) continue;
-      // This gap and all below it end too low.
-      if (ge < low + len) return -1;
-      const e = ge < high ? ge : high;
-      if ((gs > low ? gs : low) + len <= e) return e;
+const befores: number[] = [];
+for (let i = 0; i < 64; i++) befores.push(0.5);
+
+/**
+ * Highest gap of at least len bytes inside [low, high) (mas_empty_area_rev
+ * without the gap above the last VMA): its end clamped to high, or -1.
+ * Slots are tried from the top; a child is entered when its largest gap
+ * fits, and left for the next slot down when nothing in it does.
+ */
+function searchDown(root: VmaTreeNode, len: number, low: number, high: number): number {
+  let x = root, before = 0, depth = 0;
+  let i = x.n - 1, stop = 0;
+  for (;;) {
+    const hi = x.hi, g = x.g;
+    const lo = x.lo;
+    if (lo !== null) {
+      for (; i >= stop; i--) {
+        const d = g[i]!;
+        if (d < len) continue;
+        const ge = lo[i]!;
+        const gs = ge - d;
+        if (gs + len > high) continue;
+        // This gap and all below it end too low.
+        if (ge < low + len) return -1;
+        const e = ge < high ? ge : high;
+        if ((gs > low ? gs : low) + len <= e) return e;
+      }
+    } else {
+      let child: VmaTreeNode | null = null;
+      for (; i >= stop; i--) {
+        // Every gap below the child starts at or above b and ends below hi[i].
+        const b = i > 0 ? hi[i - 1]! : before;
+        if (b + len > high) continue;
+        if (hi[i]! < low + len) return -1;
+        if (g[i]! < len) continue;
+        child = x.slots[i] as VmaTreeNode;
+        befores[depth++] = before;
+        before = b;
+        break;
+      }
+      if (child !== null) {
+        x = child;
+        i = x.n - 1;
+        stop = 0;
+        // Below the root, when at most one slot's gap fits, it is gslot.
+        if (x.g2 < len) i = stop = x.gslot;
+        continue;
+      }
     }
-    return -1;
+    // Nothing fits below x: on with the parent's next slot down.
+    if (x === root) return -1;
+    const k = x.pslot;
+    x = x.parent!;
+    before = befores[--depth]!;
+    i = k - 1;
+    stop = x !== root && x.g2 < len ? x.gslot : 0;
   }
-  for (let i = x.n - 1; i >= 0; i--) {
-    // Every gap below the child starts at or above b and ends below hi[i].
-    const b = i > 0 ? hi[i - 1]! : before;
-    if (b + len > high) continue;
-    if (hi[i]! < low + len) return -1;
-    if (g[i]! < len) continue;
-    const r = searchDown(x.slots[i] as VmaTreeNode, b, len, low, high);
-    if (r >= 0) return r;
-  }
-  return -1;
 }
 
-/** Lowest gap of at least len bytes inside [low, high) below x: its start clamped to low, or -1. */
-function searchUp(x: VmaTreeNode, before: number, len: number, low: number, high: number): number {
-  const hi = x.hi, g = x.g, n = x.n;
-  const lo = x.lo;
-  if (lo !== null) {
-    for (let i = 0; i < n; i++) {
-      const d = g[i]!;
-      const ge = lo[i]!;
-      const gs = ge - d;
-      // This gap and all above it start too high.
-      if (gs + len > high) return -1;
-      if (d < len || ge < low + len) continue;
-      const s = gs > low ? gs : low;
-      if (s + len <= (ge < high ? ge : high)) return s;
+/**
+ * Lowest gap of at least len bytes inside [low, high) (mas_empty_area
+ * without the gap above the last VMA): its start clamped to low, or -1.
+ */
+function searchUp(root: VmaTreeNode, len: number, low: number, high: number): number {
+  let x = root, before = 0, depth = 0;
+  let i = 0, end = x.n;
+  for (;;) {
+    const hi = x.hi, g = x.g;
+    const lo = x.lo;
+    if (lo !== null) {
+      for (; i < end; i++) {
+        const d = g[i]!;
+        const ge = lo[i]!;
+        const gs = ge - d;
+        // This gap and all above it start too high.
+        if (gs + len > high) return -1;
+        if (d < len || ge < low + len) continue;
+        const s = gs > low ? gs : low;
+        if (s + len <= (ge < high ? ge : high)) return s;
+      }
+    } else {
+      let child: VmaTreeNode | null = null;
+      for (; i < end; i++) {
+        const b = i > 0 ? hi[i - 1]! : before;
+        if (b + len > high) return -1;
+        if (hi[i]! < low + len || g[i]! < len) continue;
+        child = x.slots[i] as VmaTreeNode;
+        befores[depth++] = before;
+        before = b;
+        break;
+      }
+      if (child !== null) {
+        x = child;
+        i = 0;
+        end = x.n;
+        if (x.g2 < len) { i = x.gslot; end = i + 1; }
+        continue;
+      }
     }
-    return -1;
+    if (x === root) return -1;
+    const k = x.pslot;
+    x = x.parent!;
+    before = befores[--depth]!;
+    i = k + 1;
+    end = x !== root && x.g2 < len ? x.gslot + 1 : x.n;
   }
-  for (let i = 0; i < n; i++) {
-    const b = i > 0 ? hi[i - 1]! : before;
-    if (b + len > high) return -1;
-    if (hi[i]! < low + len || g[i]! < len) continue;
-    const r = searchUp(x.slots[i] as VmaTreeNode, b, len, low, high);
-    if (r >= 0) return r;
-  }
-  return -1;
 }
 
 export class VmaTree {
@@ -401,12 +469,12 @@ export class VmaTree {
     const below = start - (prev ? prev.end : 0);
     if (x.n < MAX_SLOTS) {
       putSlot(x, i, vma, start, end, below);
-      gapAdded(x, below);
+      gapAdded(x, i, below);
       if (next) {
         // next moved to slot i + 1; its gap now starts at vma's end.
         const o = x.g[i + 1]!, c = next.start - end;
         x.g[i + 1] = c;
-        gapChanged(x, o, c);
+        gapChanged(x, i + 1, o, c);
       }
       fixUp(x);
     } else {
@@ -429,7 +497,7 @@ export class VmaTree {
   private insertSlot(x: VmaTreeNode, i: number, item: Vma | VmaTreeNode, lo: number, hi: number, gap: number): void {
     if (x.n < MAX_SLOTS) {
       putSlot(x, i, item, lo, hi, gap);
-      gapAdded(x, gap);
+      gapAdded(x, i, gap);
       fixUp(x);
       return;
     }
@@ -558,7 +626,7 @@ export class VmaTree {
     const prev = vma.prev, next = vma.next;
     const o = x.g[i]!;
     dropSlot(x, i);
-    gapRemoved(x, o);
+    gapRemoved(x, i, o);
     vma.treeLeaf = null;
     this.count--;
     this.totalBytes -= vma.end - vma.start;
@@ -570,7 +638,7 @@ export class VmaTree {
     if (next && next.treeLeaf === x) {
       const on = x.g[i]!;
       x.g[i] = c;
-      gapChanged(x, on, c);
+      gapChanged(x, i, on, c);
       this.shrunk(x);
     } else {
       this.shrunk(x);
@@ -661,10 +729,10 @@ export class VmaTree {
     x.lo![i] = start;
     x.hi[i] = end;
     const o = x.g[i]!, c = start - (p ? p.end : 0);
-    if (o !== c) { x.g[i] = c; gapChanged(x, o, c); }
+    if (o !== c) { x.g[i] = c; gapChanged(x, i, o, c); }
     if (n && i + 1 < x.n) {
       const on = x.g[i + 1]!, cn = n.start - end;
-      if (on !== cn) { x.g[i + 1] = cn; gapChanged(x, on, cn); }
+      if (on !== cn) { x.g[i + 1] = cn; gapChanged(x, i + 1, on, cn); }
       fixUp(x);
     } else {
       fixUp(x);
@@ -708,7 +776,7 @@ export class VmaTree {
     const lastEnd = this.last ? this.last.end : 0;
     if ((lastEnd > low ? lastEnd : low) + len <= high) return high;
     if (this.count === 0) return -1;
-    return searchDown(this.root, 0, len, low, high);
+    return searchDown(this.root, len, low, high);
   }
 
   /**
@@ -718,7 +786,7 @@ export class VmaTree {
   lowestGapStart(len: number, low: number, high: number): number {
     if (len <= 0 || high - low < len) return -1;
     if (this.count !== 0) {
-      const g = searchUp(this.root, 0, len, low, high);
+      const g = searchUp(this.root, len, low, high);
       if (g >= 0) return g;
     }
     const lastEnd = this.last ? this.last.end : 0;
@@ -739,9 +807,11 @@ export class VmaTree {
         if (x.slots[i] !== null || x.hi[i] !== Infinity) throw new Error('VmaTree: stale slot');
       }
       if (x !== this.root) {
-        const { gmax, g2 } = x;
+        const { gmax, g2, gslot } = x;
         recount(x);
-        if (x.gmax !== gmax || x.g2 !== g2) throw new Error(`VmaTree: stale largest gaps ${gmax}/${g2}, not ${x.gmax}/${x.g2}`);
+        const ok = x.gmax === gmax && x.g2 === g2 && gslot < x.n && x.g[gslot] === gmax;
+        x.gslot = gslot;
+        if (!ok) throw new Error(`VmaTree: stale largest gaps ${gmax}/${g2}@${gslot}, not ${x.gmax}/${x.g2}`);
       }
       if (x.leaf) {
         if (leafDepth < 0) leafDepth = depth;
