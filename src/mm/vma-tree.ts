@@ -270,6 +270,65 @@ function setGapBelow(vma: Vma, c: number): void {
   fixUp(y);
 }
 
+/** Neighbours l and r (same parent) exchanged slots: recount them and their parent, carry it up. */
+function refreshPair(l: VmaTreeNode, r: VmaTreeNode): void {
+  const p = l.parent!;
+  const j = l.pslot;
+  recount(l);
+  recount(r);
+  p.hi[j] = l.hi[l.n - 1]!;
+  p.g[j] = l.gmax;
+  p.hi[j + 1] = r.hi[r.n - 1]!;
+  p.g[j + 1] = r.gmax;
+  recount(p);
+  fixUp(p);
+}
+
+/**
+ * mas_push_data(): a full non-root x makes room for item (to go at its slot
+ * i) by passing half the free room of a neighbour with two or more free
+ * slots to it, the left one first. Keeps nodes fuller than splits alone: a
+ * tree built in address order would otherwise stay half full, a level
+ * deeper at 60 000 VMAs. Returns false when neither neighbour has room.
+ */
+function pushSlots(x: VmaTreeNode, i: number, item: Vma | VmaTreeNode, lo: number, hi: number, gap: number): boolean {
+  const p = x.parent!;
+  const k = x.pslot;
+  if (k > 0) {
+    const l = p.slots[k - 1] as VmaTreeNode;
+    const ln = l.n, room = MAX_SLOTS - ln;
+    if (room >= 2) {
+      // x's first d slots go to the end of l.
+      const d = (room + 1) >> 1;
+      for (let m = 0; m < d; m++) moveSlot(x, m, l, ln + m);
+      for (let m = d; m < MAX_SLOTS; m++) moveSlot(x, m, x, m - d);
+      for (let m = MAX_SLOTS - d; m < MAX_SLOTS; m++) vacate(x, m);
+      l.n = ln + d;
+      x.n = MAX_SLOTS - d;
+      if (i < d) putSlot(l, ln + i, item, lo, hi, gap); else putSlot(x, i - d, item, lo, hi, gap);
+      refreshPair(l, x);
+      return true;
+    }
+  }
+  if (k + 1 < p.n) {
+    const r = p.slots[k + 1] as VmaTreeNode;
+    const rn = r.n, room = MAX_SLOTS - rn;
+    if (room >= 2) {
+      // x's last d slots go to the start of r.
+      const d = (room + 1) >> 1;
+      const keep = MAX_SLOTS - d;
+      for (let m = rn - 1; m >= 0; m--) moveSlot(r, m, r, m + d);
+      for (let m = 0; m < d; m++) { moveSlot(x, keep + m, r, m); vacate(x, keep + m); }
+      r.n = rn + d;
+      x.n = keep;
+      if (i > keep) putSlot(r, i - keep, item, lo, hi, gap); else putSlot(x, i, item, lo, hi, gap);
+      refreshPair(x, r);
+      return true;
+    }
+  }
+  return false;
+}
+
 // ------------------------------------------------------------ gap searches
 
 /**
@@ -490,9 +549,10 @@ export class VmaTree {
   }
 
   /**
-   * Puts item at slot i of x and repairs the slots above. A full node splits
-   * in two halves (mas_split) and the new right half goes into the parent,
-   * which may split in turn; a split root gets a new root above it.
+   * Puts item at slot i of x and repairs the slots above. A full node first
+   * tries to pass slots to a neighbour (mas_push_data), else splits in two
+   * halves (mas_split) and the new right half goes into the parent, which
+   * may split in turn; a split root gets a new root above it.
    */
   private insertSlot(x: VmaTreeNode, i: number, item: Vma | VmaTreeNode, lo: number, hi: number, gap: number): void {
     if (x.n < MAX_SLOTS) {
@@ -501,6 +561,7 @@ export class VmaTree {
       fixUp(x);
       return;
     }
+    if (x.parent !== null && pushSlots(x, i, item, lo, hi, gap)) return;
     const half = MAX_SLOTS >> 1;
     const r = new VmaTreeNode(x.leaf, this);
     for (let j = half; j < MAX_SLOTS; j++) { moveSlot(x, j, r, j - half); vacate(x, j); }
@@ -699,14 +760,7 @@ export class VmaTree {
     }
     l.n = want;
     r.n = ln + rn - want;
-    recount(l);
-    recount(r);
-    p.hi[j] = l.hi[l.n - 1]!;
-    p.g[j] = l.gmax;
-    p.hi[j + 1] = r.hi[r.n - 1]!;
-    p.g[j + 1] = r.gmax;
-    recount(p);
-    fixUp(p);
+    refreshPair(l, r);
   }
 
   /**
