@@ -4,28 +4,30 @@
  * up to 16 VMAs in address order; an internal node holds up to 16 children
  * and keeps, per child, the highest vm_end below it (the pivot) and the
  * largest gap below it (ma_gaps of maple_arange_64). With 60 000 VMAs the
- * tree is 4-5 levels, so find_vma(), insertion, removal and the gap searches
- * of vm_unmapped_area() (mas_empty_area_rev top-down, mas_empty_area
- * bottom-up) each touch a handful of nodes; a tree of a few VMAs is one leaf.
+ * tree is 4-5 levels (as Linux's), so find_vma(), insertion, removal and the
+ * gap searches of vm_unmapped_area() (mas_empty_area_rev top-down,
+ * mas_empty_area bottom-up) touch a handful of nodes; a few VMAs are one leaf.
  *
  * Every free range belongs to the VMA just above it ("the gap below" a VMA,
  * from the end of the previous VMA, or from 0), as the maple tree stores the
- * free ranges as NULL entries of its leaves: a node's largest gap is then a
- * plain maximum over its slots, and a change below changes one slot of each
- * ancestor. Each node also keeps its largest and second largest slot gap, so
- * a parent follows a change of one slot in O(1) in the usual cases, also when
- * the largest gap shrinks (placing a mapping at the edge of the big free range
- * under the stack shrinks the tree's largest gap on every shmat). Linux keeps
- * the slot of the largest gap (ma_meta_gap) and rescans in that case.
+ * free ranges as NULL entries of its leaves: a node's largest gap is a plain
+ * maximum over its slots, and a change below changes one slot per ancestor.
+ * Each node also keeps its largest and second largest slot gap and the slot
+ * of the largest (ma_meta_gap), so a parent follows a change of one slot in
+ * O(1) in the usual cases, also when the largest gap shrinks (shmat placing a
+ * segment at the edge of the big free range under the stack shrinks the
+ * tree's largest gap every time; Linux rescans the node there), and a search
+ * goes straight to the one slot that can fit when the second largest cannot.
  *
  * Each VMA points back at its leaf (vma.treeLeaf), so removal and setRange
  * need no search and no side table. Every node keeps its parent and its slot
  * there; a change is carried up until an ancestor's view of the child stays
- * the same. Nodes never shrink below MIN_SLOTS (except the root): a node that
- * does borrows from or merges with a neighbour (mas_rebalance); a full node
- * splits in two halves (mas_split). Inserting and removing allocate nothing
- * unless a node splits. The VMAs are also chained in address order
- * (vma.prev / vma.next).
+ * the same. A full node first passes slots to a neighbour (mas_push_data),
+ * else splits in halves (mas_split); a node below MIN_SLOTS (except the root)
+ * borrows from or merges with a neighbour (mas_rebalance). Lookups start at
+ * the leaf the previous one ended in when the address falls inside it.
+ * Inserting and removing allocate nothing unless a node splits. The VMAs are
+ * also chained in address order (vma.prev / vma.next).
  */
 import type { Vma } from './vma.js';
 
@@ -70,11 +72,11 @@ class VmaTreeNode {
   parent: VmaTreeNode | null = null;
   /** This node's slot in its parent. */
   pslot = 0;
-  /** The largest entry of `g` (NONE when empty): the largest gap below this node (stale in the root). */
+  /** The largest entry of `g` (NONE when empty): the largest gap below this node. Stale in the root. */
   gmax = NONE;
-  /** The largest entry of `g` once one entry equal to gmax is left out (NONE when n < 2). */
+  /** The largest entry of `g` once one entry equal to gmax is left out (NONE when n < 2). Stale in the root. */
   g2 = NONE;
-  /** A slot whose entry of `g` is gmax (ma_meta_gap). */
+  /** A slot whose entry of `g` is gmax (ma_meta_gap). Stale in the root. */
   gslot = 0;
   /** The VMAs (leaf) or the children (internal node), in address order. */
   readonly slots: (Vma | VmaTreeNode | null)[] = emptySlots();
@@ -124,8 +126,9 @@ function recount(x: VmaTreeNode): void {
   x.gslot = k;
 }
 
-// Nothing reads the root's gmax / g2 (they are only its parent's view of a
-// node): they are left stale there and recounted when the root gets a parent.
+// Nothing reads the root's gmax / g2 / gslot (they serve its parent and the
+// searches below the root): they are left stale there, which keeps a one-leaf
+// tree cheap, and recounted when the root gets a parent.
 
 /** Slot i of x, with gap c, was put in (the slots from i on moved up). */
 function gapAdded(x: VmaTreeNode, i: number, c: number): void {
@@ -164,8 +167,10 @@ function gapChanged(x: VmaTreeNode, i: number, o: number, c: number): void {
     // A second slot holding the largest shrank.
     recount(x);
   } else if (o < s) {
+    // Neither the largest nor the second: only the second may grow.
     if (c > s) x.g2 = c;
   } else if (c >= s) {
+    // The second largest (o === s), still second.
     x.g2 = c;
   } else {
     recount(x);

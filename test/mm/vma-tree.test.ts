@@ -191,6 +191,33 @@ test('VmaTree shrinks back to one leaf and grows again', () => {
   t.validate();
 });
 
+test('VmaTree: a full leaf passes VMAs to a neighbour, the new VMA landing on either side', () => {
+  const mk = (s: number, e: number) => new Vma(s, e, 3, 0, null);
+  const check = (t: VmaTree, expect: number[]) => {
+    t.validate();
+    assert.deepEqual(t.toArray().map((v) => v.start), expect);
+  };
+  // Leaves of 9 and 8 VMAs; the right one filled up to 16.
+  let t = new VmaTree();
+  const starts = Array.from({ length: 25 }, (_, i) => i * 10);
+  t.buildSorted(starts.slice(0, 17).map((s) => mk(s, s + 5)));
+  for (const s of starts.slice(17)) t.insert(mk(s, s + 5));
+  check(t, starts);
+  // Before the right leaf's first VMA: goes over to the left leaf with it.
+  t.insert(mk(86, 88));
+  check(t, [...starts.slice(0, 9), 86, ...starts.slice(9)]);
+  // The left leaf full, the right one with room: before the left leaf's last VMA.
+  t = new VmaTree();
+  t.buildSorted(starts.slice(0, 17).map((s) => mk(s, s + 5)));
+  const extra = [6, 16, 26, 36, 46, 56, 66];
+  for (const s of extra) t.insert(mk(s, s + 2));
+  t.insert(mk(77, 79));
+  const all = [...starts.slice(0, 17), ...extra, 77].sort((a, b) => a - b);
+  check(t, all);
+  assert.equal(t.findPrev(80)!.start, 77);
+  assert.equal(t.find(79)!.start, 80);
+});
+
 test('VmaTree iterates from an address and links neighbours', () => {
   const t = new VmaTree();
   const vs = [10, 30, 20, 50, 40].map((s) => new Vma(s, s + 5, 3, 0, null));
