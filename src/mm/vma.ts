@@ -11,6 +11,7 @@
  */
 import { PAGE_SIZE } from '../abi/constants.js';
 import type { PageCache } from './page-cache.js';
+import type { VmaTreeNode } from './vma-tree.js';
 
 // include/linux/mm.h vm_flags bits (x86_64).
 export const VM_NONE = 0x0;
@@ -261,6 +262,11 @@ export class Vma {
   /** Tree links (maintained by VmaTree). */
   prev: Vma | null = null;
   next: Vma | null = null;
+  /**
+   * The VmaTree leaf holding this VMA, null outside a tree (maintained by
+   * VmaTree): removal and range changes start there instead of searching.
+   */
+  treeLeaf: VmaTreeNode | null = null;
 
   constructor(start: number, end: number, flags: number, pgoff: number, file: MappedFile | null) {
     this.start = start;
