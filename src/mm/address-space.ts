@@ -673,10 +673,20 @@ export class AddressSpace implements PteOwner {
     return this.doMunmapRange(start, start + Math.ceil(len / PAGE) * PAGE, caller);
   }
 
-  /** do_munmap() of exactly [start, end), page aligned bounds of VMAs (shmdt). Returns 0 or a negative errno. */
+  /** do_munmap() of exactly [start, end), page aligned bounds of VMAs. Returns 0 or a negative errno. */
   unmapRange(start: number, end: number, caller: MmCaller): number {
     if (start % PAGE !== 0 || end % PAGE !== 0 || !(start < end) || end > TASK_SIZE_N) throw new Error(`unmapRange: bad range ${start}-${end}`);
     return this.doMunmapRange(start, end, caller);
+  }
+
+  /**
+   * do_munmap(mm, vma->vm_start, vma->vm_end - vma->vm_start) of one VMA of
+   * this address space (shmdt): the range is the VMA, so nothing splits and
+   * the gather is the VMA itself.
+   */
+  unmapVma(vma: Vma, caller: MmCaller): void {
+    if (!this.tree.has(vma)) throw new Error(`unmapVma: ${vma} is not mapped here`);
+    this.completeMunmap(vma, vma, caller);
   }
 
   // ------------------------------------------------------------- placement

@@ -45,7 +45,7 @@ export function shmdt(current: ShmTask, shmaddr: number | bigint): number {
       const sz = file.base.sizeWord;
       size = typeof sz === 'number' ? Math.ceil(sz / PAGE) * PAGE : Infinity;
       const end = vma.end;
-      mm.unmapRange(vma.start, vma.end, current);
+      mm.unmapVma(vma, current);
       retval = 0;
       vma = nextVma(current, end);
       break;
@@ -56,7 +56,7 @@ export function shmdt(current: ShmTask, shmaddr: number | bigint): number {
   // possibly have landed at.
   while (vma && vma.end - addr <= size) {
     const end = vma.end;
-    if (vma.file === file && offsetMatches(vma, addr)) mm.unmapRange(vma.start, vma.end, current);
+    if (vma.file === file && offsetMatches(vma, addr)) mm.unmapVma(vma, current);
     vma = nextVma(current, end);
   }
   return retval;
