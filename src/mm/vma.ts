@@ -11,6 +11,7 @@
  */
 import { PAGE_SIZE } from '../abi/constants.js';
 import type { PageCache } from './page-cache.js';
+import type { FilePtes } from './file-ptes.js';
 import { pinShape } from './shapes.js';
 
 // include/linux/mm.h vm_flags bits (x86_64).
@@ -244,10 +245,10 @@ export class Vma {
   /** Private (anonymous or COWed) pages, keyed by linear page index. */
   anonPages: Map<number, AnonPage> | null = null;
   /**
-   * File pages mapped by this VMA's page table, keyed by file page index
-   * (= linear page index); the value is the PTE's dirty bit.
+   * File pages mapped by this VMA's page table, by file page index (= linear
+   * page index), with each PTE's dirty bit; created on the first one.
    */
-  filePtes: Map<number, boolean> | null = null;
+  filePtes: FilePtes | null = null;
   /** Guard-region markers (MADV_GUARD_INSTALL), by linear page index. */
   guards: PageRangeSet | null = null;
   /**
