@@ -32,6 +32,7 @@ import {
 import { PageCache } from './page-cache.js';
 import { VmaTree } from './vma-tree.js';
 import { copyBytes, fillBytes } from './bytes.js';
+import { FilePtes } from './file-ptes.js';
 import {
   AnonPage, AnonVma, PageRangeSet, Vma, vmFlags, type MappedFile, type MmCaller, type PteOwner, type VmaOperations,
   VM_ACCESS_FLAGS, VM_ACCOUNT, VM_COPY_ON_FORK, VM_DONTCOPY, VM_DONTDUMP, VM_DONTEXPAND,
@@ -249,9 +250,6 @@ export class AddressSpace implements PteOwner {
     return vma.anonPages ?? (vma.anonPages = new Map());
   }
 
-  private fileMap(vma: Vma): Map<number, boolean> {
-    return vma.filePtes ?? (vma.filePtes = new Map());
-  }
 
   private installAnon(vma: Vma, lin: number, page: AnonPage): void {
     this.anonMap(vma).set(lin, page);
@@ -272,18 +270,15 @@ export class AddressSpace implements PteOwner {
   }
 
   private installFile(vma: Vma, idx: number, dirty: boolean): void {
-    const m = this.fileMap(vma);
-    const had = m.get(idx);
-    if (had === undefined) {
-      m.set(idx, dirty);
+    const ptes = vma.filePtes ?? (vma.filePtes = new FilePtes());
+    if (ptes.set(idx, dirty)) {
       vma.file!.cache.incMapcount(idx);
       this.rssShmem++;
-    } else if (dirty && !had) m.set(idx, true);
+    }
   }
 
   private removeFile(vma: Vma, idx: number): void {
-    const dirty = vma.filePtes!.get(idx)!;
-    vma.filePtes!.delete(idx);
+    const dirty = vma.filePtes!.delete(idx);
     const cache = vma.file!.cache;
     if (dirty) cache.markDirty(idx);
     cache.decMapcount(idx);
@@ -319,7 +314,7 @@ export class AddressSpace implements PteOwner {
     const lo = vma.linear(start);
     const hi = vma.linear(end);
     for (const k of AddressSpace.keysIn(vma.anonPages, lo, hi)) this.removeAnon(vma, k);
-    for (const k of AddressSpace.keysIn(vma.filePtes, lo, hi)) this.removeFile(vma, k);
+    if (vma.filePtes) for (const k of vma.filePtes.keysIn(lo, hi)) this.removeFile(vma, k);
   }
 
   /** Moves the PTEs with linear index in [lo, hi) from one VMA to another (split, merge, move). */
@@ -330,11 +325,7 @@ export class AddressSpace implements PteOwner {
       const d = dst.anonPages ?? (dst.anonPages = new Map());
       for (const k of ks) { d.set(k, src.anonPages!.get(k)!); src.anonPages!.delete(k); }
     }
-    const kf = AddressSpace.keysIn(src.filePtes, lo, hi);
-    if (kf.length) {
-      const d = dst.filePtes ?? (dst.filePtes = new Map());
-      for (const k of kf) { d.set(k, src.filePtes!.get(k)!); src.filePtes!.delete(k); }
-    }
+    if (src.filePtes?.size) src.filePtes.moveTo(dst.filePtes ?? (dst.filePtes = new FilePtes()), lo, hi);
     if (src.guards?.intersects(lo, hi)) {
       src.guards.moveTo(dst.guards ?? (dst.guards = new PageRangeSet()), lo, hi);
     }
@@ -344,8 +335,8 @@ export class AddressSpace implements PteOwner {
   zapFilePtes(vma: Vma, first: number, last: number): void {
     const lo = Math.max(first, vma.pgoff);
     const hi = Math.min(last, vma.pgoff + vma.pages);
-    if (lo >= hi) return;
-    for (const k of AddressSpace.keysIn(vma.filePtes, lo, hi)) this.removeFile(vma, k);
+    if (lo >= hi || !vma.filePtes) return;
+    for (const k of vma.filePtes.keysIn(lo, hi)) this.removeFile(vma, k);
   }
 
   private registerMapper(vma: Vma): void {
@@ -1778,7 +1769,7 @@ export class AddressSpace implements PteOwner {
       if (dstLin !== srcLin) {
         // Only an unfaulted anonymous VMA (no pages) gets a new pgoff.
         if (AddressSpace.keysIn(vma.anonPages, srcLin, srcLin + vrm.oldLen / PAGE).length
-          || AddressSpace.keysIn(vma.filePtes, srcLin, srcLin + vrm.oldLen / PAGE).length
+          || vma.filePtes?.countIn(srcLin, srcLin + vrm.oldLen / PAGE)
           || vma.guards?.intersects(srcLin, srcLin + vrm.oldLen / PAGE)) {
           throw new Error('mremap: moving pages to a VMA with a different pgoff');
         }
@@ -2048,7 +2039,8 @@ export class AddressSpace implements PteOwner {
         }
         if (mp.filePtes) {
           const shared = (mp.flags & VM_SHARED) !== 0;
-          for (const [k, d] of mp.filePtes) child.installFile(t, k, shared ? false : d);
+          const ptes = mp.filePtes;
+          for (const k of ptes.keys()) child.installFile(t, k, !shared && ptes.isDirty(k));
         }
 
       }
@@ -2139,9 +2131,10 @@ export class AddressSpace implements PteOwner {
     }
     if (vma.filePtes && vma.file) {
       const cache = vma.file.cache;
-      for (const [k, d] of vma.filePtes) {
+      const ptes = vma.filePtes;
+      for (const k of ptes.keys()) {
         rss += PAGE;
-        acc(cache.mapcount(k), d || cache.isDirty(k), false);
+        acc(cache.mapcount(k), ptes.isDirty(k) || cache.isDirty(k), false);
       }
     }
     const toBytes = (x: bigint) => Number(x >> PSS_SHIFT);

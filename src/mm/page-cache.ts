@@ -27,6 +27,7 @@ import type { PageAllocator } from './page-allocator.js';
 import type { PteOwner, Vma } from './vma.js';
 import { copyBytes, fillBytes, zeroBytes } from './bytes.js';
 import { newPageStorage, type PageStorage } from './storage-pool.js';
+import { pinShape } from './shapes.js';
 
 /** Files of at most this many pages get one contiguous buffer. */
 export const CONTIGUOUS_LIMIT_PAGES = (1 << 30) / PAGE_SIZE;
@@ -377,3 +378,6 @@ export class PageCache {
     return { buffer: c.buf, byteOffset: (first % cp) * PAGE_SIZE };
   }
 }
+
+// On every fault: keep the hidden class when no file is left (see shapes.ts).
+pinShape(new PageCache({} as PageAllocator, 0));

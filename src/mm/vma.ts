@@ -12,6 +12,8 @@
 import { PAGE_SIZE } from '../abi/constants.js';
 import type { PageCache } from './page-cache.js';
 import type { VmaTreeNode } from './vma-tree.js';
+import type { FilePtes } from './file-ptes.js';
+import { pinShape } from './shapes.js';
 
 // include/linux/mm.h vm_flags bits (x86_64).
 export const VM_NONE = 0x0;
@@ -244,10 +246,10 @@ export class Vma {
   /** Private (anonymous or COWed) pages, keyed by linear page index. */
   anonPages: Map<number, AnonPage> | null = null;
   /**
-   * File pages mapped by this VMA's page table, keyed by file page index
-   * (= linear page index); the value is the PTE's dirty bit.
+   * File pages mapped by this VMA's page table, by file page index (= linear
+   * page index), with each PTE's dirty bit; created on the first one.
    */
-  filePtes: Map<number, boolean> | null = null;
+  filePtes: FilePtes | null = null;
   /** Guard-region markers (MADV_GUARD_INSTALL), by linear page index. */
   guards: PageRangeSet | null = null;
   /**
@@ -294,3 +296,8 @@ export class Vma {
     return `Vma#${this.id}[${this.start.toString(16)}-${this.end.toString(16)} f=${this.flags.toString(16)} pgoff=${this.pgoff}]`;
   }
 }
+
+// The classes of the fault path keep their hidden classes when no instance
+// is left (see shapes.ts).
+pinShape(new Vma(0, 0, 0, 0, null));
+pinShape(new AnonPage(new Uint8Array(0)));

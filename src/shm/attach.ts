@@ -7,7 +7,8 @@
  */
 import type { MappedFile, MmCaller, Vma, VmaOperations } from '../mm/vma.js';
 import type { ShmNamespace } from './namespace.js';
-import type { ShmFile, Segment } from './segment.js';
+import { SHM_FILE_EXEMPLAR, type ShmFile, type Segment } from './segment.js';
+import { pinShape } from '../mm/shapes.js';
 
 /**
  * shm_lock(ns, id) as __shm_open/__shm_close use it: the segment still
@@ -115,3 +116,8 @@ export class ShmAttachFile implements MappedFile {
 export function isShmVma(vma: Vma): boolean {
   return vma.file instanceof ShmAttachFile;
 }
+
+// On every fault (vma.file): keep the hidden class when no attach is left (see mm/shapes.ts).
+pinShape(new ShmAttachFile(
+  { ref: { get() {} } } as unknown as ShmNamespace, { id: 0, file: SHM_FILE_EXEMPLAR } as unknown as Segment, true,
+));

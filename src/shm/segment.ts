@@ -6,6 +6,7 @@ import { KernIpcPerm } from '../ipc/perm.js';
 import { PageCache } from '../mm/page-cache.js';
 import type { PageAllocator } from '../mm/page-allocator.js';
 import { hugetlbfsDev } from '../mm/hugetlb.js';
+import { pinShape } from '../mm/shapes.js';
 import { PAGE_SIZE } from '../abi/constants.js';
 import { word, type Word } from '../abi/word.js';
 import type { Ucounts } from '../auth/ucounts.js';
@@ -119,3 +120,8 @@ export class Segment extends KernIpcPerm {
     return pagesOf(this.segsz);
   }
 }
+
+// Segments come and go: their classes keep their hidden classes when none is
+// left (see mm/shapes.ts). The file exemplar also serves the attach file's.
+export const SHM_FILE_EXEMPLAR = pinShape(new ShmFile({} as PageAllocator, 0n, 'SYSV00000000', 0, 0));
+pinShape(new Segment({} as ShmNamespace, 0, 0, 0n, SHM_FILE_EXEMPLAR, { pid: 0 } as ShmTask, 0));
