@@ -3,8 +3,8 @@
  * objects (ipc/util.c, ipc/util.h, lib/idr.c idr_alloc_cyclic()).
  *
  * It holds the index table (Linux: an IDR, here a Map from index to object
- * plus an occupancy bitmap), the key table (Linux: an rhashtable; objects
- * with key IPC_PRIVATE are never in it), and the counters that drive the id
+ * plus an occupancy bitmap), the key table (Linux: an rhashtable, here a
+ * KeyTable; objects with key IPC_PRIVATE are never in it), and the counters that drive the id
  * numbering: in_use, seq, last_idx, max_idx, the IDR's cyclic cursor
  * (idr_next) and next_id (checkpoint/restore, kernel.*_next_id).
  *
@@ -15,6 +15,7 @@ import { IPC_PRIVATE, IPCMNI_SHIFT } from '../abi/constants.js';
 import { Errno } from '../abi/errno.js';
 import type { Credentials } from '../auth/cred.js';
 import { IndexBitmap } from './bitmap.js';
+import { KeyTable } from './key-table.js';
 import type { KernIpcPerm } from './perm.js';
 
 /** ipc/util.h IPCMNI_EXTEND_SHIFT (ipcmni_extend boot option). */
@@ -84,7 +85,7 @@ export class IpcIds<T extends KernIpcPerm> {
    * The key table. Invariant: contains exactly the registered objects whose
    * key !== IPC_PRIVATE, keyed by that key; keys are unique.
    */
-  readonly #keys = new Map<number, T>();
+  readonly #keys = new KeyTable<T>();
 
   constructor(options: IpcIdsOptions = {}) {
     this.seqShift = options.extend ? IPCMNI_EXTEND_SHIFT : IPCMNI_SHIFT;
@@ -135,7 +136,7 @@ export class IpcIds<T extends KernIpcPerm> {
 
   /** ipc/util.c ipc_findkey(): the object registered under `key`, if any. */
   findKey(key: number): T | undefined {
-    return this.#keys.get(key | 0);
+    return this.#keys.get(key);
   }
 
   /**

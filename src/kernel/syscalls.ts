@@ -35,19 +35,41 @@ export const PR_GET_KEEPCAPS = 7;
 export type U64Arg = number | bigint;
 
 export function u64(v: U64Arg): bigint {
-  // Fast path: a non-negative safe integer is already its own u64.
-  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
+  // Fast path: a non-negative safe integer is already its own u64. 0 (a NULL
+  // address, offset 0, shmget's lookup size) is the most frequent: the
+  // constant, since BigInt(0) allocates (~30 ns here; bench: lookup). The
+  // rest is out of line, so that this stays small enough to inline.
+  if (typeof v === 'number' && v >= 0 && Number.isSafeInteger(v)) return v === 0 ? 0n : BigInt(v);
+  return u64Slow(v);
+}
+
+function u64Slow(v: U64Arg): bigint {
   // NaN and infinities have no C value; they convert to 0 rather than throw.
   if (typeof v === 'number' && !Number.isFinite(v)) return 0n;
   return BigInt.asUintN(64, typeof v === 'bigint' ? v : BigInt(Math.trunc(v)));
 }
 
-/** A C int argument: truncated to 32 bits, two's complement. */
+/**
+ * A 64-bit argument as a number when it is a non-negative safe integer (no
+ * BigInt work at all), else as u64() gives it: for the calls whose common
+ * case compares it with numbers (shmget's size).
+ */
+export function u64Number(v: U64Arg): number | bigint {
+  if (typeof v === 'number' && v >= 0 && Number.isSafeInteger(v)) return v;
+  return u64Slow(v);
+}
+
+/**
+ * A C int argument: truncated to 32 bits, two's complement. For a number
+ * that is ToInt32 (`v | 0`): exact for every finite value, and NaN and the
+ * infinities give 0 (they have no C value). A value that already is an int
+ * is returned as it came: an int beyond 2^30 (an ftok() key) is a heap
+ * number in V8, and a freshly computed one would be boxed again at the next
+ * call boundary the JIT did not inline (bench: lookup).
+ */
 export function int(v: number | bigint): number {
-  // Fast path: an int that already fits needs no BigInt round trip.
-  if (typeof v === 'number' && (v | 0) === v) return v;
-  if (typeof v === 'number' && !Number.isFinite(v)) return 0;
-  return Number(BigInt.asIntN(32, typeof v === 'bigint' ? v : BigInt(Math.trunc(v))));
+  if (typeof v === 'number') return (v | 0) === v ? v : v | 0;
+  return Number(BigInt.asIntN(32, v));
 }
 
 /** An unsigned long argument that user space passed as an int (sign-extended by the C ABI). */
@@ -69,7 +91,7 @@ export class RawSyscalls {
 
   shmget(key: number, size: U64Arg, shmflg: number): number {
     if (!this.alive) return -Errno.ESRCH;
-    return shmget(this.p, int(key), u64(size), int(shmflg));
+    return shmget(this.p, int(key), u64Number(size), int(shmflg));
   }
 
   shmat(shmid: number, shmaddr: U64Arg, shmflg: number): number {
