@@ -8,7 +8,7 @@ import { Errno } from '../abi/errno.js';
 import { Capability, MAP_ANONYMOUS, PAGE_SIZE, RLIMIT_MEMLOCK, TASK_SIZE } from '../abi/constants.js';
 import { nsCapable } from '../auth/capability.js';
 import { setgroups, setresgid, setresuid, prctlSetKeepCaps, capset, unshareUserNs } from '../auth/setid.js';
-import { shmget, shmat, shmdt, shmctl, bufferOf, type UserBuffer } from '../shm/index.js';
+import { shmget, shmat, shmdt, shmctl, type UserBuffer } from '../shm/index.js';
 /** A faulting access: the signal and the offset of the faulting byte from the start. */
 export interface AccessFault { signal: 'SIGSEGV' | 'SIGBUS'; offset: bigint }
 /** What read/write/fill return: the bytes read before any fault. */
@@ -68,8 +68,12 @@ export function u64Number(v: U64Arg): number | bigint {
  * call boundary the JIT did not inline (bench: lookup).
  */
 export function int(v: number | bigint): number {
-  if (typeof v === 'number') return (v | 0) === v ? v : v | 0;
-  return Number(BigInt.asIntN(32, v));
+  return typeof v === 'number' && (v | 0) === v ? v : intSlow(v);
+}
+
+/** int() of anything but a number that already is an int (out of line: int() stays small enough to inline). */
+function intSlow(v: number | bigint): number {
+  return typeof v === 'number' ? v | 0 : Number(BigInt.asIntN(32, v));
 }
 
 /** An unsigned long argument that user space passed as an int (sign-extended by the C ABI). */
@@ -110,8 +114,7 @@ export class RawSyscalls {
    */
   shmctl(shmid: number, cmd: number, buf: Uint8Array | UserBuffer | null): number {
     if (!this.alive) return -Errno.ESRCH;
-    const ub = buf === null ? NO_BUFFER : buf instanceof Uint8Array ? bufferOf(buf) : buf;
-    return shmctl(this.p, int(shmid), int(cmd), ub);
+    return shmctl(this.p, int(shmid), int(cmd), buf === null ? NO_BUFFER : buf);
   }
 
   // --- memory management ---------------------------------------------------
