@@ -3,8 +3,8 @@
  * objects (ipc/util.c, ipc/util.h, lib/idr.c idr_alloc_cyclic()).
  *
  * It holds the index table (Linux: an IDR, here a Map from index to object
- * plus an occupancy bitmap), the key table (Linux: an rhashtable; objects
- * with key IPC_PRIVATE are never in it), and the counters that drive the id
+ * plus an occupancy bitmap), the key table (Linux: an rhashtable, here a
+ * KeyTable; objects with key IPC_PRIVATE are never in it), and the counters that drive the id
  * numbering: in_use, seq, last_idx, max_idx, the IDR's cyclic cursor
  * (idr_next) and next_id (checkpoint/restore, kernel.*_next_id).
  *
@@ -15,6 +15,7 @@ import { IPC_PRIVATE, IPCMNI_SHIFT } from '../abi/constants.js';
 import { Errno } from '../abi/errno.js';
 import type { Credentials } from '../auth/cred.js';
 import { IndexBitmap } from './bitmap.js';
+import { KeyTable } from './key-table.js';
 import type { KernIpcPerm } from './perm.js';
 
 /** ipc/util.h IPCMNI_EXTEND_SHIFT (ipcmni_extend boot option). */
@@ -23,6 +24,9 @@ export const IPCMNI_EXTEND_SHIFT = 24;
 export const RADIX_TREE_MAP_SIZE = 64;
 /** INT_MAX. */
 export const INT_MAX = 0x7fffffff;
+/** log2 of the index table's chunk size (1024 slots). */
+const IDR_CHUNK_SHIFT = 10;
+const IDR_CHUNK_MASK = (1 << IDR_CHUNK_SHIFT) - 1;
 
 export interface IpcIdsOptions {
   /**
@@ -59,7 +63,7 @@ export class IpcIds<T extends KernIpcPerm> {
   /** ipcid_seq_max() = INT_MAX >> shift (65535); normal allocation keeps seq < this. */
   readonly seqMax: number;
 
-  /** Invariant: equals the number of objects in the index table (#objects.size). */
+  /** Invariant: equals the number of objects in the index table. */
   #inUse = 0;
   /** Invariant: 0 <= seq < seqMax. Incremented when the cyclic allocator wraps. */
   #seq = 0;
@@ -73,18 +77,22 @@ export class IpcIds<T extends KernIpcPerm> {
   #idrNext = 0;
   /**
    * The index table (the IDR). Invariant: obj is at index i iff obj.id's low
-   * bits are i (i < ipcMni), and i's bit is set in #bitmap. Indexes >= ipcMni
-   * can only come from the next_id path (see #idrAlloc) and are listed in
-   * #overflow (sorted).
+   * bits are i (i < ipcMni), and i's bit is set in #bitmap. Indexes below
+   * ipc_mni live in #chunks: slot i is #chunks[i >> IDR_CHUNK_SHIFT][i &
+   * IDR_CHUNK_MASK], a chunk allocated when its first index is used (an
+   * array lookup is what IPC_STAT pays per call, a Map costs ~10 ns more;
+   * bench: stat). Indexes >= ipcMni can only come from the next_id path (see
+   * #idrAlloc): they are in #overflowObjects and listed in #overflow (sorted).
    */
-  readonly #objects = new Map<number, T>();
+  readonly #chunks: ((T | undefined)[] | undefined)[];
+  readonly #overflowObjects = new Map<number, T>();
   readonly #bitmap: IndexBitmap;
   readonly #overflow: number[] = [];
   /**
    * The key table. Invariant: contains exactly the registered objects whose
    * key !== IPC_PRIVATE, keyed by that key; keys are unique.
    */
-  readonly #keys = new Map<number, T>();
+  readonly #keys = new KeyTable<T>();
 
   constructor(options: IpcIdsOptions = {}) {
     this.seqShift = options.extend ? IPCMNI_EXTEND_SHIFT : IPCMNI_SHIFT;
@@ -93,6 +101,7 @@ export class IpcIds<T extends KernIpcPerm> {
     this.minCycle = options.extend ? RADIX_TREE_MAP_SIZE * RADIX_TREE_MAP_SIZE : RADIX_TREE_MAP_SIZE;
     this.seqMax = INT_MAX >> this.seqShift;
     this.#bitmap = new IndexBitmap(this.ipcMni);
+    this.#chunks = new Array<(T | undefined)[] | undefined>(this.ipcMni >> IDR_CHUNK_SHIFT).fill(undefined);
   }
 
   /** ids->in_use: number of registered objects. */
@@ -135,7 +144,7 @@ export class IpcIds<T extends KernIpcPerm> {
 
   /** ipc/util.c ipc_findkey(): the object registered under `key`, if any. */
   findKey(key: number): T | undefined {
-    return this.#keys.get(key | 0);
+    return this.#keys.get(key);
   }
 
   /**
@@ -247,11 +256,24 @@ export class IpcIds<T extends KernIpcPerm> {
     return k;
   }
 
+  /** The object at index `idx` of the index table, if any. */
+  #get(idx: number): T | undefined {
+    if (idx >= this.ipcMni) return this.#overflowObjects.get(idx);
+    const chunk = this.#chunks[idx >> IDR_CHUNK_SHIFT];
+    return chunk === undefined ? undefined : chunk[idx & IDR_CHUNK_MASK];
+  }
+
   #insert(idx: number, obj: T): void {
-    this.#objects.set(idx, obj);
     if (idx < this.ipcMni) {
+      let chunk = this.#chunks[idx >> IDR_CHUNK_SHIFT];
+      if (chunk === undefined) {
+        chunk = new Array<T | undefined>(IDR_CHUNK_MASK + 1).fill(undefined);
+        this.#chunks[idx >> IDR_CHUNK_SHIFT] = chunk;
+      }
+      chunk[idx & IDR_CHUNK_MASK] = obj;
       this.#bitmap.set(idx);
     } else {
+      this.#overflowObjects.set(idx, obj);
       let i = this.#overflow.length;
       while (i > 0 && this.#overflow[i - 1]! > idx) i--;
       this.#overflow.splice(i, 0, idx);
@@ -259,10 +281,11 @@ export class IpcIds<T extends KernIpcPerm> {
   }
 
   #remove(idx: number): void {
-    this.#objects.delete(idx);
     if (idx < this.ipcMni) {
+      this.#chunks[idx >> IDR_CHUNK_SHIFT]![idx & IDR_CHUNK_MASK] = undefined;
       this.#bitmap.clear(idx);
     } else {
+      this.#overflowObjects.delete(idx);
       const i = this.#overflow.indexOf(idx);
       if (i >= 0) this.#overflow.splice(i, 1);
     }
@@ -274,7 +297,10 @@ export class IpcIds<T extends KernIpcPerm> {
    * must be rejected by the caller.
    */
   obtainObjectIdr(id: number): T | number {
-    const obj = this.#objects.get(ipcidToIdx(id | 0, this.seqShift));
+    // ipcid_to_idx(): always below ipc_mni, so always in #chunks.
+    const idx = (id | 0) & this.idxMask;
+    const chunk = this.#chunks[idx >> IDR_CHUNK_SHIFT];
+    const obj = chunk === undefined ? undefined : chunk[idx & IDR_CHUNK_MASK];
     return obj ?? -Errno.EINVAL;
   }
 
@@ -290,10 +316,14 @@ export class IpcIds<T extends KernIpcPerm> {
    * caller (it would fail the seq check anyway).
    */
   obtainObjectCheck(id: number): T | number {
-    const out = this.obtainObjectIdr(id);
-    if (typeof out === 'number') return out;
-    if (ipcidToSeqx(id, this.seqShift) !== out.seq) return -Errno.EINVAL;
-    return out;
+    // obtainObjectIdr() and ipcid_to_seqx() written out: this is the lookup
+    // of every IPC_STAT and shmat, and small enough to be inlined (bench: stat).
+    id |= 0;
+    const idx = id & this.idxMask;
+    const chunk = this.#chunks[idx >> IDR_CHUNK_SHIFT];
+    const obj = chunk === undefined ? undefined : chunk[idx & IDR_CHUNK_MASK];
+    if (obj === undefined || id >> this.seqShift !== obj.seq) return -Errno.EINVAL;
+    return obj;
   }
 
   /** ipc/util.c ipc_kht_remove(). */
@@ -312,8 +342,8 @@ export class IpcIds<T extends KernIpcPerm> {
    */
   rmid(obj: T): void {
     let idx = ipcidToIdx(obj.id, this.seqShift);
-    if (this.#objects.get(idx) !== obj) {
-      const found = this.#overflow.find((i) => this.#objects.get(i) === obj);
+    if (this.#get(idx) !== obj) {
+      const found = this.#overflow.find((i) => this.#overflowObjects.get(i) === obj);
       if (found === undefined) throw new Error(`IpcIds.rmid: object with id ${obj.id} is not registered`);
       idx = found;
     }
@@ -374,10 +404,10 @@ export class IpcIds<T extends KernIpcPerm> {
     if (pos < 0) pos = 0;
     if (pos < this.ipcMni) {
       const i = this.#bitmap.findNextSet(pos);
-      if (i >= 0) return [i, this.#objects.get(i)!];
+      if (i >= 0) return [i, this.#get(i)!];
     }
     for (const i of this.#overflow) {
-      if (i >= pos) return [i, this.#objects.get(i)!];
+      if (i >= pos) return [i, this.#overflowObjects.get(i)!];
     }
     return undefined;
   }
@@ -405,7 +435,7 @@ export class IpcIds<T extends KernIpcPerm> {
 
   /** The object at index `idx` (exact index, no masking), if any. */
   at(idx: number): T | undefined {
-    return this.#objects.get(idx);
+    return this.#get(idx);
   }
 
   /**

@@ -3,3 +3,4 @@ export * from './perm.js';
 export * from './ids.js';
 export * from './util.js';
 export { IndexBitmap } from './bitmap.js';
+export { KeyTable } from './key-table.js';

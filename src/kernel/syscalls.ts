@@ -8,7 +8,7 @@ import { Errno } from '../abi/errno.js';
 import { Capability, MAP_ANONYMOUS, PAGE_SIZE, RLIMIT_MEMLOCK, TASK_SIZE } from '../abi/constants.js';
 import { nsCapable } from '../auth/capability.js';
 import { setgroups, setresgid, setresuid, prctlSetKeepCaps, capset, unshareUserNs } from '../auth/setid.js';
-import { shmget, shmat, shmdt, shmctl, bufferOf, type UserBuffer } from '../shm/index.js';
+import { shmget, shmat, shmdt, shmctl, type UserBuffer } from '../shm/index.js';
 import { lowBits, word } from '../abi/word.js';
 /** A faulting access: the signal and the offset of the faulting byte from the start. */
 export interface AccessFault { signal: 'SIGSEGV' | 'SIGBUS'; offset: bigint }
@@ -40,19 +40,36 @@ export const PR_GET_KEEPCAPS = 7;
 export type U64Arg = number | bigint;
 
 export function u64(v: U64Arg): bigint {
-  // Fast path: a non-negative safe integer is already its own u64.
-  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
+  // Fast path: a non-negative safe integer is already its own u64. 0 (a NULL
+  // address, offset 0, shmget's lookup size) is the most frequent: the
+  // constant, since BigInt(0) allocates (~30 ns here; bench: lookup). The
+  // rest is out of line, so that this stays small enough to inline.
+  if (typeof v === 'number' && v >= 0 && Number.isSafeInteger(v)) return v === 0 ? 0n : BigInt(v);
+  return u64Slow(v);
+}
+
+function u64Slow(v: U64Arg): bigint {
   // NaN and infinities have no C value; they convert to 0 rather than throw.
   if (typeof v === 'number' && !Number.isFinite(v)) return 0n;
   return BigInt.asUintN(64, typeof v === 'bigint' ? v : BigInt(Math.trunc(v)));
 }
 
-/** A C int argument: truncated to 32 bits, two's complement. */
+
+/**
+ * A C int argument: truncated to 32 bits, two's complement. For a number
+ * that is ToInt32 (`v | 0`): exact for every finite value, and NaN and the
+ * infinities give 0 (they have no C value). A value that already is an int
+ * is returned as it came: an int beyond 2^30 (an ftok() key) is a heap
+ * number in V8, and a freshly computed one would be boxed again at the next
+ * call boundary the JIT did not inline (bench: lookup).
+ */
 export function int(v: number | bigint): number {
-  // Fast path: an int that already fits needs no BigInt round trip.
-  if (typeof v === 'number' && (v | 0) === v) return v;
-  if (typeof v === 'number' && !Number.isFinite(v)) return 0;
-  return Number(BigInt.asIntN(32, typeof v === 'bigint' ? v : BigInt(Math.trunc(v))));
+  return typeof v === 'number' && (v | 0) === v ? v : intSlow(v);
+}
+
+/** int() of anything but a number that already is an int (out of line: int() stays small enough to inline). */
+function intSlow(v: number | bigint): number {
+  return typeof v === 'number' ? v | 0 : Number(BigInt.asIntN(32, v));
 }
 
 /** An unsigned long argument that user space passed as an int (sign-extended by the C ABI). */
@@ -74,7 +91,7 @@ export class RawSyscalls {
 
   shmget(key: number, size: U64Arg, shmflg: number): number {
     if (!this.alive) return -Errno.ESRCH;
-    return shmget(this.p, int(key), u64(size), int(shmflg));
+    return shmget(this.p, int(key), word(size), int(shmflg));
   }
 
   shmat(shmid: number, shmaddr: U64Arg, shmflg: number): number {
@@ -93,8 +110,7 @@ export class RawSyscalls {
    */
   shmctl(shmid: number, cmd: number, buf: Uint8Array | UserBuffer | null): number {
     if (!this.alive) return -Errno.ESRCH;
-    const ub = buf === null ? NO_BUFFER : buf instanceof Uint8Array ? bufferOf(buf) : buf;
-    return shmctl(this.p, int(shmid), int(cmd), ub);
+    return shmctl(this.p, int(shmid), int(cmd), buf === null ? NO_BUFFER : buf);
   }
 
   // --- memory management ---------------------------------------------------

@@ -6,5 +6,5 @@ export type { ShmTask } from './task.js';
 export { shmget } from './shmget.js';
 export { shmat } from './shmat.js';
 export { shmdt } from './shmdt.js';
-export { shmctl, bufferOf, type UserBuffer } from './shmctl.js';
+export { shmctl, type UserBuffer, type ShmctlBuffer } from './shmctl.js';
 export { exitShm } from './exit.js';

@@ -74,6 +74,12 @@ export class ShmFile {
 export class Segment extends KernIpcPerm {
   /** shm_segsz: the size asked for at creation, not rounded. */
   readonly segsz: bigint;
+  /**
+   * Number(segsz): exact up to 2^53, and above that still greater than every
+   * safe integer, so it compares with a safe-integer size exactly, without a
+   * BigInt operation (shm_more_checks() on shmget's lookup path).
+   */
+  readonly segszNumber: number;
   /** Seconds since the epoch; 0 = never. */
   atime = 0;
   dtime = 0;
@@ -109,6 +115,7 @@ export class Segment extends KernIpcPerm {
   ) {
     super(key, mode);
     this.segsz = segsz;
+    this.segszNumber = Number(segsz);
     this.file = file;
     this.cpid = creator.pid;
     this.creator = creator;

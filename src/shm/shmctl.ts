@@ -8,17 +8,20 @@ import {
   SHM_UNLOCK, SHMMIN,
 } from '../abi/constants.js';
 import { Errno } from '../abi/errno.js';
-import { ipcperms, ipcUpdatePerm, kernelToIpc64Perm } from '../ipc/perm.js';
+import { ipcperms, ipcUpdatePerm, kernelToIpc64PermInto } from '../ipc/perm.js';
 import { ipcctlObtainCheck } from '../ipc/util.js';
 import { shmctlDoLock } from './lock.js';
 import {
-  SHMID64_DS_SIZE, encodeShmidDs, encodeShmInfo64, encodeShmInfoDs, decodeIpcSet, type ShmidDs,
+  SHMID64_DS_SIZE, SHMINFO64_SIZE, SHM_INFO_SIZE, decodeIpcSet, encodeShmidDsInto, encodeShmInfo64,
+  encodeShmInfo64To, encodeShmInfoDs, encodeShmInfoDsTo, finishStruct, structViewFor, type Ipc64Perm, type ShmInfo64Fields, type ShmInfoDsFields,
 } from '../abi/structs.js';
 import type { ShmTask } from './task.js';
+import type { Segment } from './segment.js';
 
-
-
-/** The user-memory side of shmctl: where the kernel copies structures to and from. */
+/**
+ * The user-memory side of shmctl when it is not plain bytes: where the
+ * kernel copies structures to and from (an emulator's guest memory).
+ */
 export interface UserBuffer {
   /** copy_to_user(): false means the address is bad (EFAULT). */
   copyTo(bytes: Uint8Array): boolean;
@@ -26,43 +29,85 @@ export interface UserBuffer {
   copyFrom(len: number): Uint8Array | null;
 }
 
-/** A UserBuffer over a plain byte array (the model's own callers). */
-export function bufferOf(buf: Uint8Array): UserBuffer {
-  return {
-    copyTo(bytes) {
-      if (bytes.length > buf.length) return false;
-      buf.set(bytes);
-      return true;
-    },
-    copyFrom(len) {
-      return len <= buf.length ? buf.slice(0, len) : null;
-    },
-  };
-}
+/**
+ * shmctl's `buf`: a UserBuffer, or a byte array that is the user memory
+ * itself. A byte array receives the structure in place (no intermediate
+ * copy or allocation: bench: stat); one shorter than the structure is a
+ * fault (EFAULT), and bytes past the structure are left alone.
+ */
+export type ShmctlBuffer = UserBuffer | Uint8Array;
 
 const S_IRUGO = 0o444;
 
-/** shmctl_stat(): the shmid64_ds of a segment, and 0 (IPC_STAT) or its id (SHM_STAT*). */
-function shmctlStat(current: ShmTask, shmid: number, cmd: number): { ret: number; ds?: ShmidDs } {
+/**
+ * tbuf->shm_perm of shmctl_stat() (a local of ksys_shmctl() in Linux): one
+ * record reused by every call, filled by kernel_to_ipc64_perm() and encoded
+ * before shmctl returns, so that IPC_STAT allocates nothing (bench: stat).
+ */
+const tbufPerm: Ipc64Perm = { key: 0, uid: 0, gid: 0, cuid: 0, cgid: 0, mode: 0, seq: 0 };
+
+/**
+ * shmctl_stat()'s fill of struct shmid64_ds and copy_shmid_to_user(): the
+ * structure of `shp` as `current` reads it, encoded straight into `buf` (the
+ * fields after shm_perm come from the segment itself). 0 or -EFAULT.
+ */
+function copyShmidToUser(current: ShmTask, shp: Segment, buf: ShmctlBuffer): number {
+  if (!(buf instanceof Uint8Array)) return copyShmidToUserBuffer(current, shp, buf);
+  if (buf.length < SHMID64_DS_SIZE) return -Errno.EFAULT;
+  kernelToIpc64PermInto(tbufPerm, shp, current.cred.userNs);
+  const v = structViewFor(buf);
+  encodeShmidDsInto(v, tbufPerm, shp); // pid_vnr(): the model has one pid namespace
+  finishStruct(buf, v, SHMID64_DS_SIZE);
+  return 0;
+}
+
+/** copyShmidToUser() through a UserBuffer: encoded into a new array, then copyTo(). */
+function copyShmidToUserBuffer(current: ShmTask, shp: Segment, buf: UserBuffer): number {
+  const b = new Uint8Array(SHMID64_DS_SIZE);
+  copyShmidToUser(current, shp, b);
+  return buf.copyTo(b) ? 0 : -Errno.EFAULT;
+}
+
+/** copy_shminfo_to_user(). 0 or -EFAULT. */
+function copyShminfoToUser(info: ShmInfo64Fields, buf: ShmctlBuffer): number {
+  if (buf instanceof Uint8Array) {
+    if (buf.length < SHMINFO64_SIZE) return -Errno.EFAULT;
+    encodeShmInfo64To(buf, info);
+    return 0;
+  }
+  return buf.copyTo(encodeShmInfo64(info)) ? 0 : -Errno.EFAULT;
+}
+
+/** copy_to_user() of a struct shm_info. 0 or -EFAULT. */
+function copyShmInfoToUser(info: ShmInfoDsFields, buf: ShmctlBuffer): number {
+  if (buf instanceof Uint8Array) {
+    if (buf.length < SHM_INFO_SIZE) return -Errno.EFAULT;
+    encodeShmInfoDsTo(buf, info);
+    return 0;
+  }
+  return buf.copyTo(encodeShmInfoDs(info)) ? 0 : -Errno.EFAULT;
+}
+
+/** copy_shmid_from_user(): IPC_SET's uid, gid and mode, or null (EFAULT). */
+function copyShmidFromUser(buf: ShmctlBuffer): { uid: number; gid: number; mode: number } | null {
+  if (buf instanceof Uint8Array) return buf.length < SHMID64_DS_SIZE ? null : decodeIpcSet(buf);
+  const b = buf.copyFrom(SHMID64_DS_SIZE);
+  return b ? decodeIpcSet(b) : null;
+}
+
+/**
+ * shmctl_stat() and the copy out: IPC_STAT returns 0, SHM_STAT and
+ * SHM_STAT_ANY the segment's id; or a negative errno.
+ */
+function shmctlStat(current: ShmTask, shmid: number, cmd: number, buf: ShmctlBuffer): number {
   const ns = current.shmNs;
-  const shp = cmd === SHM_STAT || cmd === SHM_STAT_ANY ? ns.ids.obtainObjectIdr(shmid) : ns.ids.obtainObjectCheck(shmid);
-  if (typeof shp === 'number') return { ret: shp };
+  const shp = cmd === IPC_STAT ? ns.ids.obtainObjectCheck(shmid) : ns.ids.obtainObjectIdr(shmid);
+  if (typeof shp === 'number') return shp;
   // SHM_STAT_ANY is only audited, like /proc/sysvipc/shm.
-  if (cmd !== SHM_STAT_ANY && ipcperms(ns.userNs, shp, S_IRUGO, current.cred)) return { ret: -Errno.EACCES };
-  // One object literal: spreading kernelToIpc64Perm()'s result costs ~11 µs
-  // on V8 11 (Node 20), 50 times the rest of IPC_STAT (bench: stat).
-  const perm = kernelToIpc64Perm(shp, current.cred.userNs);
-  const ds: ShmidDs = {
-    key: perm.key, uid: perm.uid, gid: perm.gid, cuid: perm.cuid, cgid: perm.cgid, mode: perm.mode, seq: perm.seq,
-    segsz: shp.segsz,
-    atime: BigInt(shp.atime),
-    dtime: BigInt(shp.dtime),
-    ctime: BigInt(shp.ctime),
-    cpid: shp.cpid, // pid_vnr: the model has one pid namespace
-    lpid: shp.lpid,
-    nattch: BigInt(shp.nattch),
-  };
-  return { ret: cmd === IPC_STAT ? 0 : shp.id, ds };
+  if (cmd !== SHM_STAT_ANY && ipcperms(ns.userNs, shp, S_IRUGO, current.cred)) return -Errno.EACCES;
+  const err = copyShmidToUser(current, shp, buf);
+  if (err) return err;
+  return cmd === IPC_STAT ? 0 : shp.id;
 }
 
 /** shmctl_down(): IPC_SET and IPC_RMID. */
@@ -80,38 +125,56 @@ function shmctlDown(current: ShmTask, shmid: number, cmd: number, set: { uid: nu
   return 0;
 }
 
-/** ksys_shmctl(shmid, cmd, buf, IPC_64). Returns the result or a negative errno. */
-export function shmctl(current: ShmTask, shmid: number, cmd: number, buf: UserBuffer): number {
-  if (cmd < 0 || shmid < 0) return -Errno.EINVAL;
+/** shmctl_ipc_info() and the copy out: the highest index in use (0 when none), or -EFAULT. */
+function shmctlIpcInfo(current: ShmTask, buf: ShmctlBuffer): number {
   const ns = current.shmNs;
+  const r = ns.ids.maxIdx();
+  const err = copyShminfoToUser({
+    shmmax: ns.ctlmax, shmmin: SHMMIN, shmmni: ns.ctlmni, shmseg: ns.ctlmni, shmall: ns.ctlall,
+  }, buf);
+  return err || r;
+}
+
+/** shmctl_shm_info() and the copy out: the highest index in use (0 when none), or -EFAULT. */
+function shmctlShmInfo(current: ShmTask, buf: ShmctlBuffer): number {
+  const ns = current.shmNs;
+  const { rss, swp } = ns.stat();
+  const r = ns.ids.maxIdx();
+  const err = copyShmInfoToUser({
+    usedIds: ns.ids.inUse, shmTot: ns.shmTot, shmRss: rss, shmSwp: swp, swapAttempts: 0, swapSuccesses: 0,
+  }, buf);
+  return err || r;
+}
+
+/** IPC_SET: copy_shmid_from_user() (EFAULT first), then shmctl_down(). */
+function shmctlSet(current: ShmTask, shmid: number, buf: ShmctlBuffer): number {
+  const set = copyShmidFromUser(buf);
+  if (!set) return -Errno.EFAULT;
+  return shmctlDown(current, shmid, IPC_SET, set);
+}
+
+/**
+ * ksys_shmctl(shmid, cmd, buf, IPC_64). Returns the result or a negative
+ * errno. The stat commands first, everything else out of line: small
+ * enough for the JIT to inline it into its caller (bench: stat).
+ */
+export function shmctl(current: ShmTask, shmid: number, cmd: number, buf: ShmctlBuffer): number {
+  if (cmd === IPC_STAT || cmd === SHM_STAT || cmd === SHM_STAT_ANY) {
+    return shmid < 0 ? -Errno.EINVAL : shmctlStat(current, shmid, cmd, buf);
+  }
+  return shmctlOther(current, shmid, cmd, buf);
+}
+
+/** ksys_shmctl() for the commands other than IPC_STAT, SHM_STAT and SHM_STAT_ANY. */
+function shmctlOther(current: ShmTask, shmid: number, cmd: number, buf: ShmctlBuffer): number {
+  if (cmd < 0 || shmid < 0) return -Errno.EINVAL;
   switch (cmd) {
-    case IPC_INFO: {
-      const b = encodeShmInfo64({
-        shmmax: ns.ctlmax, shmmin: BigInt(SHMMIN), shmmni: BigInt(ns.ctlmni), shmseg: BigInt(ns.ctlmni), shmall: ns.ctlall,
-      });
-      const r = ns.ids.maxIdx();
-      return buf.copyTo(b) ? r : -Errno.EFAULT;
-    }
-    case SHM_INFO: {
-      const { rss, swp } = ns.stat();
-      const b = encodeShmInfoDs({
-        usedIds: ns.ids.inUse, shmTot: ns.shmTot, shmRss: BigInt(rss), shmSwp: BigInt(swp), swapAttempts: 0n, swapSuccesses: 0n,
-      });
-      const r = ns.ids.maxIdx();
-      return buf.copyTo(b) ? r : -Errno.EFAULT;
-    }
-    case SHM_STAT:
-    case SHM_STAT_ANY:
-    case IPC_STAT: {
-      const { ret, ds } = shmctlStat(current, shmid, cmd);
-      if (ret < 0) return ret;
-      return buf.copyTo(encodeShmidDs(ds!)) ? ret : -Errno.EFAULT;
-    }
-    case IPC_SET: {
-      const b = buf.copyFrom(SHMID64_DS_SIZE);
-      if (!b) return -Errno.EFAULT;
-      return shmctlDown(current, shmid, cmd, decodeIpcSet(b));
-    }
+    case IPC_INFO:
+      return shmctlIpcInfo(current, buf);
+    case SHM_INFO:
+      return shmctlShmInfo(current, buf);
+    case IPC_SET:
+      return shmctlSet(current, shmid, buf);
     case IPC_RMID:
       return shmctlDown(current, shmid, cmd, null);
     case SHM_LOCK:

@@ -9,8 +9,7 @@ import {
 import { Errno } from '../abi/errno.js';
 import { inGroupP } from '../auth/cred.js';
 import { capable } from '../auth/capability.js';
-import { ipcCheckPerms, ipcget, type IpcOps } from '../ipc/util.js';
-import { S_IRWXUGO } from '../ipc/perm.js';
+import { ipcperms, S_IRWXUGO } from '../ipc/perm.js';
 import { OVERCOMMIT_ALWAYS, OVERCOMMIT_NEVER } from '../mm/page-allocator.js';
 import { Segment, ShmFile } from './segment.js';
 import { userShmLock, userShmUnlock } from './lock.js';
@@ -110,27 +109,37 @@ export function newseg(current: ShmTask, key: number, shmflg: number, size: bigi
   return shp.id;
 }
 
-/** The ipc_ops of a found key: getnew is never called there, and there is no associate hook. */
-const LOOKUP_OPS: IpcOps<Segment> = { getnew: () => -Errno.EINVAL };
-
-/** ksys_shmget(): ipcget() with newseg / shm_more_checks. */
-export function shmget(current: ShmTask, key: number, size: bigint, shmflg: number): number {
-  const ns = current.shmNs;
-  key |= 0;
-  shmflg |= 0;
-  // ipcget_public() of a key that exists, exactly as ipcget() does it but
-  // without building the ipc_ops closures on every call: a lookup is the
-  // most frequent shmget (bench: lookup).
+/**
+ * ksys_shmget(): ipcget() with newseg / shm_more_checks. A lookup of an
+ * existing key is the most frequent shmget (bench: lookup): it is done here,
+ * as ipcget_public() does it, without building the ipc_ops closures; this
+ * function stays small so that the JIT inlines it into its caller. `key` and
+ * `shmflg` are C ints (the system-call layer converts them; recomputing
+ * `key | 0` here would box an ftok() key above 2^30 again); `size` is a u64:
+ * a number when it is a safe integer, else a bigint.
+ */
+export function shmget(current: ShmTask, key: number, size: number | bigint, shmflg: number): number {
   if (key !== IPC_PRIVATE) {
+    const ns = current.shmNs;
     const shp = ns.ids.findKey(key);
     if (shp !== undefined) {
+      // ipcget_public() on a found key: EEXIST, then shm_more_checks(), then
+      // ipc_check_perms(): ipcperms() and security_shm_associate() (no LSM: 0).
       if ((shmflg & IPC_CREAT) !== 0 && (shmflg & IPC_EXCL) !== 0) return -Errno.EEXIST;
-      if (shp.segsz < size) return -Errno.EINVAL; // shm_more_checks()
-      return ipcCheckPerms(ns.userNs, shp, LOOKUP_OPS, shmflg, current.cred);
+      if (typeof size === 'number' ? shp.segszNumber < size : shp.segsz < size) return -Errno.EINVAL;
+      return ipcperms(ns.userNs, shp, shmflg, current.cred) !== 0 ? -Errno.EACCES : shp.id;
     }
   }
-  return ipcget(ns.ids, key, shmflg, {
-    getnew: () => newseg(current, key, shmflg, size),
-    moreChecks: (shp) => (shp.segsz < size ? -Errno.EINVAL : 0),
-  }, ns.userNs, current.cred);
+  return shmgetNew(current, key, BigInt(size), shmflg);
+}
+
+/**
+ * The rest of ipcget() once the key is known to be IPC_PRIVATE (ipcget_new())
+ * or not found (ipcget_public()): ENOENT without IPC_CREAT, else newseg().
+ * No second lookup and no ipc_ops closures: what the JIT inlines into
+ * shmget()'s callers stays small, so that they inline shmget() itself.
+ */
+function shmgetNew(current: ShmTask, key: number, size: bigint, shmflg: number): number {
+  if (key !== IPC_PRIVATE && (shmflg & IPC_CREAT) === 0) return -Errno.ENOENT;
+  return newseg(current, key, shmflg, size);
 }

@@ -246,3 +246,69 @@ test('shmctl_shm_info: SHM_INFO fills shm_info (48 bytes): used_ids, shm_tot, sh
   assert.deepEqual(root.shmInfo(), { usedIds: 1, shmTot: 2n, shmRss: 1n, shmSwp: 0n });
   assert.equal(root.sys.shmctl(0, SHM_INFO, new Uint8Array(47)), -Errno.EFAULT);
 });
+
+test('copy_shmid_to_user: a reused buffer is rewritten in full every time; a short one is EFAULT and left alone', () => {
+  const { root, kernel, tick } = setup();
+  const p = kernel.spawn({ cred: makeCredentials({ uid: 1000, gid: 100 }) });
+  const a = p.sys.shmget(0x77, 5000, IPC_CREAT | 0o644);
+  const b = root.sys.shmget(IPC_PRIVATE, 3 * PAGE, 0o600);
+  const buf = dirty(120);
+  const fresh = (id: number) => {
+    const f = dirty(112);
+    assert.ok(root.sys.shmctl(id, IPC_STAT, f) >= 0);
+    return f;
+  };
+  for (let round = 0; round < 4; round++) {
+    tick(10);
+    root.shmat(a);
+    for (const id of [a, b, a]) {
+      buf.fill(0xaa);
+      assert.equal(root.sys.shmctl(id, IPC_STAT, buf), 0);
+      assert.deepEqual(buf.subarray(0, 112), fresh(id), `round ${round}, id ${id}`);
+      assert.deepEqual([...buf.subarray(112)], new Array(8).fill(0xaa), 'bytes past the structure');
+    }
+  }
+  // Unaligned views of a larger buffer: the same bytes.
+  const big = dirty(200);
+  for (const off of [1, 4, 8, 13]) {
+    const view = big.subarray(off, off + 112);
+    assert.equal(root.sys.shmctl(a, IPC_STAT, view), 0);
+    assert.equal(root.sys.shmctl(a, IPC_STAT, view), 0);
+    assert.deepEqual(new Uint8Array(view), fresh(a), `offset ${off}`);
+  }
+  const short = dirty(111);
+  assert.equal(root.sys.shmctl(a, IPC_STAT, short), -Errno.EFAULT);
+  assert.ok(short.every((x) => x === 0xaa), 'nothing written on EFAULT');
+  // Through a UserBuffer: one copyTo() of exactly 112 bytes.
+  const copies: Uint8Array[] = [];
+  const ub = { copyTo: (bytes: Uint8Array) => (copies.push(bytes.slice()), true), copyFrom: () => null };
+  assert.equal(root.sys.shmctl(b & 0x7fff, SHM_STAT, ub), b);
+  assert.deepEqual(copies, [fresh(b)]);
+  const faulting = { copyTo: () => false, copyFrom: () => null };
+  assert.equal(root.sys.shmctl(b, IPC_STAT, faulting), -Errno.EFAULT);
+});
+
+test('kernel_to_ipc64_perm: each reader sees ids through its own user namespace, also once its map is written', () => {
+  const { kernel } = setup();
+  const p = kernel.spawn({ cred: makeCredentials({ uid: 1000, gid: 100 }) });
+  const creator = kernel.spawn();
+  const id = creator.sys.shmget(0x99, PAGE, IPC_CREAT | 0o644);
+  assert.equal(p.sys.unshare(0x10000000 /* CLONE_NEWUSER */), 0);
+  const stat = (who: typeof p) => {
+    const b = dirty(112);
+    assert.equal(who.sys.shmctl(id, IPC_STAT, b), 0);
+    return [0, 1, 2, 3].map((i) => dv(b).getUint32(4 + 4 * i, true));
+  };
+  assert.deepEqual(stat(creator), [0, 0, 0, 0]);
+  assert.deepEqual(stat(p), [65534, 65534, 65534, 65534], 'no map yet: the overflow ids');
+  assert.deepEqual(stat(creator), [0, 0, 0, 0]);
+  assert.ok(kernel.proc.write(`/proc/${p.pid}/uid_map`, '0 1000 1\n', p).ok);
+  assert.ok(kernel.proc.write(`/proc/${p.pid}/setgroups`, 'deny', p).ok);
+  assert.ok(kernel.proc.write(`/proc/${p.pid}/gid_map`, '0 100 1\n', p).ok);
+  assert.deepEqual(stat(p), [65534, 65534, 65534, 65534], 'root (uid 0) is still unmapped there');
+  // IPC_SET by root to uid 1000/gid 100: p's namespace root now owns it, creator stays root.
+  assert.equal(creator.sys.shmctl(id, IPC_SET, setBuf(1000, 100, 0o644)), 0);
+  assert.deepEqual(stat(p), [0, 0, 65534, 65534]);
+  assert.deepEqual(stat(creator), [1000, 100, 0, 0]);
+  assert.deepEqual(stat(p), [0, 0, 65534, 65534]);
+});

@@ -228,3 +228,36 @@ test('newseg: stored fields (mode & 0777, euid/egid as owner and creator, key, c
   assert.equal(shp.file?.name, 'SYSVfffffffb');
   assert.equal(shp.file?.ino, id);
 });
+
+test('shm_more_checks: size > segsz is exact for number and bigint sizes, also beyond 2^53', () => {
+  const { root, sysctl } = setup();
+  sysctl('shmmax', ULONG_MAX);
+  sysctl('shmall', ULONG_MAX);
+  // 2^53 + 1 bytes: segsz itself is not a safe integer.
+  const big = (1n << 53n) + 1n;
+  const id = root.sys.shmget(0x4242, big, IPC_CREAT | SHM_NORESERVE | 0o600);
+  assert.ok(id >= 0);
+  assert.equal(root.sys.shmget(0x4242, Number.MAX_SAFE_INTEGER, 0o600), id);
+  assert.equal(root.sys.shmget(0x4242, 2 ** 53, 0o600), id); // a number, exactly 2^53 < segsz
+  assert.equal(root.sys.shmget(0x4242, big, 0o600), id);
+  assert.equal(root.sys.shmget(0x4242, big + 1n, 0o600), -Errno.EINVAL);
+  assert.equal(root.sys.shmget(0x4242, 2 ** 54, 0o600), -Errno.EINVAL); // not safe: converted as a u64
+  assert.equal(root.sys.shmget(0x4242, -1, 0o600), -Errno.EINVAL); // (size_t)-1
+  // A small segment: number and bigint sizes agree at the boundary.
+  const small = root.sys.shmget(0x4343, 5000, IPC_CREAT | 0o600);
+  assert.equal(root.sys.shmget(0x4343, 5000, 0), small);
+  assert.equal(root.sys.shmget(0x4343, 5000n, 0), small);
+  assert.equal(root.sys.shmget(0x4343, 5001, 0), -Errno.EINVAL);
+  assert.equal(root.sys.shmget(0x4343, 5001n, 0), -Errno.EINVAL);
+});
+
+test('ksys_shmget: a key given as an unsigned 32-bit value or a bigint is the same key_t', () => {
+  const { root } = setup();
+  const id = root.sys.shmget(0xfffffffb, 4096, IPC_CREAT | 0o600);
+  assert.ok(id >= 0);
+  assert.equal(root.sys.shmget(-5, 0, 0), id);
+  assert.equal(root.sys.shmget(0x1fffffffb, 0, 0), id);
+  assert.equal(root.sys.shmget(0x5b000000, 0, 0), -Errno.ENOENT);
+  const id2 = root.sys.shmget(0x5b000000, 4096, IPC_CREAT | 0o600);
+  assert.equal(root.sys.shmget(0x5b000000 + 0.5, 0, 0), id2); // truncated like a C int
+});
