@@ -170,11 +170,13 @@ const TWO_POW_MINUS_32 = 2 ** -32;
 
 /**
  * The high 32-bit word of a safe integer (two's complement for a negative
- * one): floor(x / 2^32), exact; the low word is `x >>> 0`. A multiplication
- * rather than a division, and small enough that the JIT always inlines it.
+ * one): floor(x / 2^32), exact; the low word is `x >>> 0`. For an int32 (a
+ * time before 2038, a count) that is its sign, without floating point;
+ * otherwise a multiplication rather than a division. Small enough that the
+ * JIT always inlines it.
  */
 function hi32(x: number): number {
-  return (x - (x >>> 0)) * TWO_POW_MINUS_32;
+  return (x | 0) === x ? x >> 31 : (x - (x >>> 0)) * TWO_POW_MINUS_32;
 }
 
 /** 32- and 64-bit views of one 8-byte aligned structure buffer. */
@@ -229,17 +231,16 @@ export function encodeShmidDsInto(v: StructView, perm: Ipc64Perm, body: ShmidDsB
   w[PERM_CGID >> 2] = perm.cgid;
   w[PERM_MODE >> 2] = perm.mode;
   w[PERM_SEQ >> 2] = perm.seq & 0xffff; // u16 seq, u16 __pad2 = 0
-  w[(PERM_SEQ >> 2) + 1] = 0; // padding, __unused1, __unused2
-  w[(PERM_SEQ >> 2) + 2] = 0;
-  w[(PERM_SEQ >> 2) + 3] = 0;
-  w[(PERM_SEQ >> 2) + 4] = 0;
-  w[(PERM_SEQ >> 2) + 5] = 0;
+  w[(PERM_SEQ >> 2) + 1] = 0; // padding
+  const q = v.i64;
+  q[(PERM_SEQ >> 3) + 1] = 0n; // __unused1 (one 8-byte store of a constant)
+  q[(PERM_SEQ >> 3) + 2] = 0n; // __unused2
   const segsz = body.segsz;
   if (typeof segsz === 'number') {
     w[DS_SEGSZ >> 2] = segsz >>> 0;
     w[(DS_SEGSZ >> 2) + 1] = hi32(segsz);
   } else {
-    put64Bigint(w, v.i64, DS_SEGSZ, segsz);
+    put64Bigint(w, q, DS_SEGSZ, segsz);
   }
   w[DS_ATIME >> 2] = body.atime >>> 0;
   w[(DS_ATIME >> 2) + 1] = hi32(body.atime);
@@ -251,10 +252,8 @@ export function encodeShmidDsInto(v: StructView, perm: Ipc64Perm, body: ShmidDsB
   w[DS_LPID >> 2] = body.lpid;
   w[DS_NATTCH >> 2] = body.nattch >>> 0;
   w[(DS_NATTCH >> 2) + 1] = hi32(body.nattch);
-  w[(DS_NATTCH >> 2) + 2] = 0; // __unused4, __unused5
-  w[(DS_NATTCH >> 2) + 3] = 0;
-  w[(DS_NATTCH >> 2) + 4] = 0;
-  w[(DS_NATTCH >> 2) + 5] = 0;
+  q[(DS_NATTCH >> 3) + 1] = 0n; // __unused4
+  q[(DS_NATTCH >> 3) + 2] = 0n; // __unused5
 }
 
 /** struct shminfo64 into `v` (all 72 bytes). */

@@ -9,7 +9,7 @@ import type { Ipc64Perm } from '../abi/structs.js';
 import { nsCapable } from '../auth/capability.js';
 import { inGroupP, type Credentials } from '../auth/cred.js';
 import {
-  fromKgidMunged, fromKuidMunged, gidValid, makeKgid, makeKuid, uidValid, type UserNamespace,
+  fromKgidMunged, fromKuidMunged, gidValid, makeKgid, makeKuid, uidValid, type IdMap, type UserNamespace,
 } from '../auth/userns.js';
 
 /** include/linux/stat.h S_IRWXUGO: the permission bits of an IPC mode. */
@@ -75,7 +75,7 @@ export function ipcperms(nsUserNs: UserNamespace, obj: KernIpcPerm, flag: number
   // The owner asking for what the owner bits grant (shmget of one's own
   // segment, IPC_STAT) is decided here, in a function small enough to be
   // inlined; everything else takes the full path (bench: lookup, stat).
-  if ((cred.euid === obj.cuid || cred.euid === obj.uid) && (requestedMode & ~(obj.mode >> 6)) === 0) return 0;
+  if (cred.euid === obj.uid && (requestedMode & ~(obj.mode >> 6)) === 0) return 0;
   return ipcpermsSlow(nsUserNs, obj, requestedMode, cred);
 }
 
@@ -124,35 +124,39 @@ export type { Ipc64Perm } from '../abi/structs.js';
  * extent out of a frozen array is not inlined by V8 11 (~6 ns), and
  * kernel_to_ipc64_perm() maps four ids (bench: stat).
  */
-let uidMemoMap: UserNamespace['uidMap'] | null = null;
-let uidMemoKuid = 0;
-let uidMemoUid = 0;
-let gidMemoMap: UserNamespace['gidMap'] | null = null;
-let gidMemoKgid = 0;
-let gidMemoGid = 0;
+/** One memo entry: the map it was computed with, the kernel id, the result. */
+class IdMemo {
+  map: IdMap | null = null;
+  kid = 0;
+  id = 0;
+}
+const uidMemo = new IdMemo();
+const gidMemo = new IdMemo();
 
 /** from_kuid_munged(ns, kuid), memoized (small: the JIT inlines the hit). */
 function uidForReader(ns: UserNamespace, kuid: number): number {
-  return ns.uidMap === uidMemoMap && kuid === uidMemoKuid ? uidMemoUid : uidMiss(ns, kuid);
+  const m = uidMemo;
+  return ns.uidMap === m.map && kuid === m.kid ? m.id : uidMiss(ns, kuid);
 }
 
 function uidMiss(ns: UserNamespace, kuid: number): number {
-  uidMemoUid = fromKuidMunged(ns, kuid);
-  uidMemoMap = ns.uidMap;
-  uidMemoKuid = kuid;
-  return uidMemoUid;
+  uidMemo.id = fromKuidMunged(ns, kuid);
+  uidMemo.map = ns.uidMap;
+  uidMemo.kid = kuid;
+  return uidMemo.id;
 }
 
 /** from_kgid_munged(ns, kgid), memoized (small: the JIT inlines the hit). */
 function gidForReader(ns: UserNamespace, kgid: number): number {
-  return ns.gidMap === gidMemoMap && kgid === gidMemoKgid ? gidMemoGid : gidMiss(ns, kgid);
+  const m = gidMemo;
+  return ns.gidMap === m.map && kgid === m.kid ? m.id : gidMiss(ns, kgid);
 }
 
 function gidMiss(ns: UserNamespace, kgid: number): number {
-  gidMemoGid = fromKgidMunged(ns, kgid);
-  gidMemoMap = ns.gidMap;
-  gidMemoKgid = kgid;
-  return gidMemoGid;
+  gidMemo.id = fromKgidMunged(ns, kgid);
+  gidMemo.map = ns.gidMap;
+  gidMemo.kid = kgid;
+  return gidMemo.id;
 }
 
 /**
@@ -169,6 +173,45 @@ export function kernelToIpc64Perm(obj: KernIpcPerm, readerUserNs: UserNamespace)
     mode: obj.mode,
     seq: obj.seq & 0xffff,
   };
+}
+
+/** The reader-namespace pair last asked about by ipc64PermIsIdentity(), and the answer. */
+class IdentityMemo {
+  uidMap: IdMap | null = null;
+  gidMap: IdMap | null = null;
+  identity = false;
+}
+const identityMemo = new IdentityMemo();
+
+/** An id map that maps every valid id (0..4294967294) to itself: init_user_ns's. */
+function isIdentityMap(map: IdMap): boolean {
+  const e = map.length === 1 ? map[0]! : undefined;
+  return e !== undefined && e.first === 0 && e.lowerFirst === 0 && e.count === 4294967295;
+}
+
+/**
+ * Whether kernel_to_ipc64_perm() of `obj` for a reader in `readerUserNs`
+ * copies the ids unchanged: the reader's maps are the identity (the initial
+ * user namespace, and any namespace mapped like it) and every id is valid
+ * ((uid_t)-1 would read as the overflow id). Then `obj` itself
+ * serves as the ipc64_perm to encode, with no translation and no copy
+ * (bench: stat). Memoized on the maps' identity: a map never changes once
+ * written.
+ */
+export function ipc64PermIsIdentity(obj: KernIpcPerm, readerUserNs: UserNamespace): boolean {
+  // All four ids below 2^31: valid, so mapped to themselves (a conservative
+  // test: larger valid ids just take the translating path).
+  return (obj.uid | obj.gid | obj.cuid | obj.cgid) >= 0 && (
+    readerUserNs.uidMap === identityMemo.uidMap && readerUserNs.gidMap === identityMemo.gidMap
+      ? identityMemo.identity
+      : identityMiss(readerUserNs));
+}
+
+function identityMiss(ns: UserNamespace): boolean {
+  identityMemo.uidMap = ns.uidMap;
+  identityMemo.gidMap = ns.gidMap;
+  identityMemo.identity = isIdentityMap(ns.uidMap) && isIdentityMap(ns.gidMap);
+  return identityMemo.identity;
 }
 
 /**

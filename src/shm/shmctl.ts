@@ -8,7 +8,7 @@ import {
   SHM_UNLOCK, SHMMIN,
 } from '../abi/constants.js';
 import { Errno } from '../abi/errno.js';
-import { ipcperms, ipcUpdatePerm, kernelToIpc64PermInto } from '../ipc/perm.js';
+import { ipc64PermIsIdentity, ipcperms, ipcUpdatePerm, kernelToIpc64PermInto } from '../ipc/perm.js';
 import { ipcctlObtainCheck } from '../ipc/util.js';
 import { shmctlDoLock } from './lock.js';
 import {
@@ -17,6 +17,7 @@ import {
 } from '../abi/structs.js';
 import type { ShmTask } from './task.js';
 import type { Segment } from './segment.js';
+import type { UserNamespace } from '../auth/userns.js';
 
 /**
  * The user-memory side of shmctl when it is not plain bytes: where the
@@ -46,6 +47,12 @@ const S_IRUGO = 0o444;
  */
 const tbufPerm: Ipc64Perm = { key: 0, uid: 0, gid: 0, cuid: 0, cgid: 0, mode: 0, seq: 0 };
 
+/** kernel_to_ipc64_perm() of `shp` into tbufPerm, for a reader whose ids differ from the kernel's. */
+function permForReader(shp: Segment, reader: UserNamespace): Ipc64Perm {
+  kernelToIpc64PermInto(tbufPerm, shp, reader);
+  return tbufPerm;
+}
+
 /**
  * shmctl_stat()'s fill of struct shmid64_ds and copy_shmid_to_user(): the
  * structure of `shp` as `current` reads it, encoded straight into `buf` (the
@@ -54,9 +61,12 @@ const tbufPerm: Ipc64Perm = { key: 0, uid: 0, gid: 0, cuid: 0, cgid: 0, mode: 0,
 function copyShmidToUser(current: ShmTask, shp: Segment, buf: ShmctlBuffer): number {
   if (!(buf instanceof Uint8Array)) return copyShmidToUserBuffer(current, shp, buf);
   if (buf.length < SHMID64_DS_SIZE) return -Errno.EFAULT;
-  kernelToIpc64PermInto(tbufPerm, shp, current.cred.userNs);
+  const reader = current.cred.userNs;
+  // kernel_to_ipc64_perm() is a copy when the reader sees the kernel's ids:
+  // then the segment itself is the ipc64_perm to encode.
+  const perm = ipc64PermIsIdentity(shp, reader) ? shp : permForReader(shp, reader);
   const v = structViewFor(buf);
-  encodeShmidDsInto(v, tbufPerm, shp); // pid_vnr(): the model has one pid namespace
+  encodeShmidDsInto(v, perm, shp); // pid_vnr(): the model has one pid namespace
   finishStruct(buf, v, SHMID64_DS_SIZE);
   return 0;
 }
@@ -100,6 +110,7 @@ function copyShmidFromUser(buf: ShmctlBuffer): { uid: number; gid: number; mode:
  * SHM_STAT_ANY the segment's id; or a negative errno.
  */
 function shmctlStat(current: ShmTask, shmid: number, cmd: number, buf: ShmctlBuffer): number {
+  if (shmid < 0) return -Errno.EINVAL;
   const ns = current.shmNs;
   const shp = cmd === IPC_STAT ? ns.ids.obtainObjectCheck(shmid) : ns.ids.obtainObjectIdr(shmid);
   if (typeof shp === 'number') return shp;
@@ -159,10 +170,9 @@ function shmctlSet(current: ShmTask, shmid: number, buf: ShmctlBuffer): number {
  * enough for the JIT to inline it into its caller (bench: stat).
  */
 export function shmctl(current: ShmTask, shmid: number, cmd: number, buf: ShmctlBuffer): number {
-  if (cmd === IPC_STAT || cmd === SHM_STAT || cmd === SHM_STAT_ANY) {
-    return shmid < 0 ? -Errno.EINVAL : shmctlStat(current, shmid, cmd, buf);
-  }
-  return shmctlOther(current, shmid, cmd, buf);
+  return cmd === IPC_STAT || cmd === SHM_STAT || cmd === SHM_STAT_ANY
+    ? shmctlStat(current, shmid, cmd, buf)
+    : shmctlOther(current, shmid, cmd, buf);
 }
 
 /** ksys_shmctl() for the commands other than IPC_STAT, SHM_STAT and SHM_STAT_ANY. */

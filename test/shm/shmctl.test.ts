@@ -312,3 +312,18 @@ test('kernel_to_ipc64_perm: each reader sees ids through its own user namespace,
   assert.deepEqual(stat(creator), [1000, 100, 0, 0]);
   assert.deepEqual(stat(p), [0, 0, 65534, 65534]);
 });
+
+test('kernel_to_ipc64_perm: ids at and above 2^31 read back exactly (the translating path), alternating with small ones', () => {
+  const { kernel } = setup();
+  const big = kernel.spawn({ cred: makeCredentials({ uid: 0x90000000, gid: 0xfffffffe }) });
+  const small = kernel.spawn({ cred: makeCredentials({ uid: 1000, gid: 100 }) });
+  const a = big.sys.shmget(IPC_PRIVATE, PAGE, 0o600);
+  const b = small.sys.shmget(IPC_PRIVATE, PAGE, 0o600);
+  const buf = dirty(112);
+  for (let i = 0; i < 3; i++) {
+    assert.equal(big.sys.shmctl(a, IPC_STAT, buf), 0);
+    assert.deepEqual([0, 1, 2, 3].map((k) => dv(buf).getUint32(4 + 4 * k, true)), [0x90000000, 0xfffffffe, 0x90000000, 0xfffffffe]);
+    assert.equal(small.sys.shmctl(b, IPC_STAT, buf), 0);
+    assert.deepEqual([0, 1, 2, 3].map((k) => dv(buf).getUint32(4 + 4 * k, true)), [1000, 100, 1000, 100]);
+  }
+});
