@@ -129,6 +129,13 @@ class IdMemo {
   map: IdMap | null = null;
   kid = 0;
   id = 0;
+
+  /** Records a miss; returns the id. */
+  fill(map: IdMap, kid: number, id: number): number {
+    this.map = map;
+    this.kid = kid;
+    return (this.id = id);
+  }
 }
 const uidMemo = new IdMemo();
 const gidMemo = new IdMemo();
@@ -136,27 +143,13 @@ const gidMemo = new IdMemo();
 /** from_kuid_munged(ns, kuid), memoized (small: the JIT inlines the hit). */
 function uidForReader(ns: UserNamespace, kuid: number): number {
   const m = uidMemo;
-  return ns.uidMap === m.map && kuid === m.kid ? m.id : uidMiss(ns, kuid);
-}
-
-function uidMiss(ns: UserNamespace, kuid: number): number {
-  uidMemo.id = fromKuidMunged(ns, kuid);
-  uidMemo.map = ns.uidMap;
-  uidMemo.kid = kuid;
-  return uidMemo.id;
+  return ns.uidMap === m.map && kuid === m.kid ? m.id : m.fill(ns.uidMap, kuid, fromKuidMunged(ns, kuid));
 }
 
 /** from_kgid_munged(ns, kgid), memoized (small: the JIT inlines the hit). */
 function gidForReader(ns: UserNamespace, kgid: number): number {
   const m = gidMemo;
-  return ns.gidMap === m.map && kgid === m.kid ? m.id : gidMiss(ns, kgid);
-}
-
-function gidMiss(ns: UserNamespace, kgid: number): number {
-  gidMemo.id = fromKgidMunged(ns, kgid);
-  gidMemo.map = ns.gidMap;
-  gidMemo.kid = kgid;
-  return gidMemo.id;
+  return ns.gidMap === m.map && kgid === m.kid ? m.id : m.fill(ns.gidMap, kgid, fromKgidMunged(ns, kgid));
 }
 
 /**
