@@ -47,7 +47,9 @@ export function shmdt(current: ShmTask, shmaddr: number | bigint): number {
       const end = vma.end;
       mm.unmapVma(vma, current);
       retval = 0;
-      vma = nextVma(current, end);
+      // Every later VMA ends above `end`: when the segment fits below it,
+      // none can pass the sweep's bound and the walk stops here.
+      vma = end - addr >= size ? null : nextVma(current, end);
       break;
     }
     vma = nextVma(current, vma.end);
