@@ -6,7 +6,7 @@
  * which the timekeeping code updates on the timer tick. Reading the host
  * clock costs ~60 ns here (Date.now()), two per shmat + shmdt, so the model
  * does what Linux does: a ticker thread stores the seconds into a shared
- * word when each second begins, and a read is one Atomics.load. Like
+ * word when each second begins, and a read is one load of that word. Like
  * xtime, the word lags the true second boundary by the tick's wake-up
  * latency (well under a millisecond on an idle core).
  *
@@ -53,8 +53,13 @@ function startTicker(): Int32Array | null {
   }
 }
 
-/** ktime_get_real_seconds(). */
+/**
+ * ktime_get_real_seconds(). A plain read of the word: an aligned Int32
+ * element is tear-free in the ECMAScript memory model (it reads the old or
+ * the new second, like READ_ONCE of xtime_sec), and Atomics.load costs
+ * ~15 ns more here, a third of what the read is for.
+ */
 export function coarseSeconds(): number {
   const c = cell ?? (unavailable ? null : (cell = startTicker()));
-  return c ? BASE + Atomics.load(c, 0) : Math.floor(Date.now() / 1000);
+  return c ? BASE + c[0]! : Math.floor(Date.now() / 1000);
 }
