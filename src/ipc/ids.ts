@@ -46,9 +46,13 @@ export function ipcidToSeqx(id: number, shift: number = IPCMNI_SHIFT): number {
   return (id | 0) >> shift;
 }
 
-/** `(seq << shift) + idx` evaluated as a C int (wraps past INT_MAX). */
+/**
+ * `(seq << shift) + idx` evaluated as a C int (wraps past INT_MAX). JS's
+ * `<<` wraps modulo 2^32 as C's does; seq and idx are below 2^31, so the
+ * sum is exact before `| 0` wraps it (integer operations only: no `**`).
+ */
 export function ipcBuildId(seq: number, idx: number, shift: number = IPCMNI_SHIFT): number {
-  return (seq * 2 ** shift + idx) | 0;
+  return ((seq << shift) + idx) | 0;
 }
 
 export class IpcIds<T extends KernIpcPerm> {

@@ -35,6 +35,10 @@ function vmEnoughMemory(current: ShmTask, pages: Word): number {
   if (typeof pages !== 'number' || pages > MAX_SAFE) {
     return a.sysctl.overcommitMemory === OVERCOMMIT_ALWAYS ? 0 : -Errno.ENOMEM;
   }
+  // cap_vm_enough_memory()'s CAP_SYS_ADMIN test (cap_capable(), a pure test
+  // with CAP_OPT_NOAUDIT) and the user reserve only count under
+  // OVERCOMMIT_NEVER: skipped otherwise (a capability test costs a BigInt).
+  if (a.sysctl.overcommitMemory !== OVERCOMMIT_NEVER) return a.vmEnoughMemory(pages, false, null);
   return a.vmEnoughMemory(pages, current.capable(Capability.CAP_SYS_ADMIN), current.mm.totalVmPages());
 }
 
