@@ -46,9 +46,13 @@ export function ipcidToSeqx(id: number, shift: number = IPCMNI_SHIFT): number {
   return (id | 0) >> shift;
 }
 
-/** `(seq << shift) + idx` evaluated as a C int (wraps past INT_MAX). */
+/**
+ * `(seq << shift) + idx` evaluated as a C int (wraps past INT_MAX). JS's
+ * `<<` wraps modulo 2^32 as C's does; seq and idx are below 2^31, so the
+ * sum is exact before `| 0` wraps it (integer operations only: no `**`).
+ */
 export function ipcBuildId(seq: number, idx: number, shift: number = IPCMNI_SHIFT): number {
-  return (seq * 2 ** shift + idx) | 0;
+  return ((seq << shift) + idx) | 0;
 }
 
 export class IpcIds<T extends KernIpcPerm> {
@@ -204,7 +208,8 @@ export class IpcIds<T extends KernIpcPerm> {
     this.#nextId = -1;
     let idx: number;
     if (nextId < 0) {
-      let window = Math.max(Math.trunc((this.#inUse * 3) / 2), this.minCycle);
+      // in_use * 3 / 2 in C int arithmetic (in_use <= 2^24: no overflow).
+      let window = Math.max((this.#inUse * 3) >> 1, this.minCycle);
       window = Math.min(window, this.ipcMni);
       idx = this.#idrAllocCyclic(0, window);
       if (idx >= 0) {
@@ -352,7 +357,9 @@ export class IpcIds<T extends KernIpcPerm> {
     this.#inUse--;
     obj.deleted = true;
     if (idx === this.#maxIdx) {
-      let i = this.#maxIdx - 1;
+      // An emptied table has no highest index: no search (a segment created
+      // and removed alone, bench: cycle).
+      let i = this.#inUse === 0 ? -1 : this.#maxIdx - 1;
       if (i >= 0) i = this.#searchMaxIdx(i);
       this.#maxIdx = i;
     }

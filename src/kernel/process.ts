@@ -9,7 +9,7 @@ import type { Credentials } from '../auth/cred.js';
 import { capable } from '../auth/capability.js';
 import type { Ucounts } from '../auth/ucounts.js';
 import type { AddressSpace } from '../mm/address-space.js';
-import type { Segment } from '../shm/segment.js';
+import { ShmClist } from '../shm/segment.js';
 import type { ShmNamespace } from '../shm/namespace.js';
 import type { ShmTask } from '../shm/task.js';
 import type { IpcNamespace } from './ipc-namespace.js';
@@ -35,7 +35,7 @@ export class Process extends ProcessApi implements ShmTask {
   /** RLIMIT_MEMLOCK (bytes; 2^64-1 is RLIM_INFINITY). */
   memlock: Rlimit;
   mm: AddressSpace;
-  readonly shmCreated = new Set<Segment>();
+  readonly shmCreated = new ShmClist();
   /** /proc/PID/oom_score_adj: -1000..1000. */
   oomScoreAdj = 0;
   /** signal->oom_score_adj_min: unprivileged writes may not go below it. */

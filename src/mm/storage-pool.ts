@@ -70,6 +70,13 @@ export class StoragePool {
   /** Number of pooled storages. */
   size = 0;
   private readonly classes = new Map<number, SizeClass>();
+  /**
+   * The size class last taken from or given to, and its size: a file
+   * created and destroyed over and over (bench: cycle) takes and gives one
+   * size, without a Map lookup. Never a pruned class (pruning clears it).
+   */
+  private lastPages = -1;
+  private lastClass: SizeClass | null = null;
   /** The age list of every pooled storage (eviction takes the oldest). */
   private oldest: PageStorage | null = null;
   private newest: PageStorage | null = null;
@@ -85,8 +92,8 @@ export class StoragePool {
 
   /** A zeroed storage of exactly `pages` pages (the most recently pooled one), or null. */
   take(pages: number): PageStorage | null {
-    const c = this.classes.get(pages);
-    if (c === undefined || c.items.length === c.head) return null;
+    const c = pages === this.lastPages ? this.lastClass : this.classOf(pages);
+    if (!c || c.items.length === c.head) return null;
     const s = c.items.pop()!;
     // An emptied class stays for the next give (the common take/give
     // cycle of one size allocates nothing); eviction prunes empty ones.
@@ -106,10 +113,12 @@ export class StoragePool {
     if (s.older !== null || s.newer !== null || this.oldest === s) throw new Error('StoragePool: storage pooled twice');
     while (this.bytes + n > this.maxBytes) this.evictOldest();
     const pages = n / PAGE_SIZE;
-    let c = this.classes.get(pages);
-    if (c === undefined) {
+    let c = pages === this.lastPages ? this.lastClass : this.classOf(pages);
+    if (!c) {
       if (this.classes.size >= MAX_CLASSES) this.pruneClasses();
       this.classes.set(pages, c = { items: [], head: 0 });
+      this.lastPages = pages;
+      this.lastClass = c;
     }
     c.items.push(s);
     s.older = this.newest;
@@ -125,11 +134,25 @@ export class StoragePool {
   clear(): void {
     while (this.oldest) this.evictOldest();
     this.classes.clear();
+    this.lastPages = -1;
+    this.lastClass = null;
+  }
+
+  /** The size class of `pages` (remembered as the last one), if any. */
+  private classOf(pages: number): SizeClass | undefined {
+    const c = this.classes.get(pages);
+    if (c !== undefined) {
+      this.lastPages = pages;
+      this.lastClass = c;
+    }
+    return c;
   }
 
   /** Drops the size classes that hold nothing. */
   private pruneClasses(): void {
     for (const [pages, c] of this.classes) if (c.items.length === c.head) this.classes.delete(pages);
+    this.lastPages = -1;
+    this.lastClass = null;
   }
 
   private unlink(s: PageStorage): void {

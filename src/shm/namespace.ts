@@ -7,6 +7,7 @@ import { IpcIds } from '../ipc/ids.js';
 import type { UserNamespace } from '../auth/userns.js';
 import type { PageAllocator } from '../mm/page-allocator.js';
 import { SHMALL_DEFAULT, SHMMAX_DEFAULT, SHMMNI_DEFAULT, SHM_DEST } from '../abi/constants.js';
+import { word, wordBig, type Word } from '../abi/word.js';
 import type { Segment } from './segment.js';
 import { userShmUnlock } from './lock.js';
 
@@ -36,11 +37,23 @@ export interface NamespaceRef {
 
 export class ShmNamespace {
   readonly ids = new IpcIds<Segment>();
-  /** Σ ceil(segsz / PAGE_SIZE) over the namespace's segments, SHM_DEST ones included (pages). */
-  shmTot = 0n;
-  /** kernel.shmmax (bytes), kernel.shmall (pages): unsigned long. */
-  ctlmax = SHMMAX_DEFAULT;
-  ctlall = SHMALL_DEFAULT;
+  /**
+   * shm_tot: Σ ceil(segsz / PAGE_SIZE) over the namespace's segments,
+   * SHM_DEST ones included (pages), as a word (a number below 2^53, a
+   * bigint only above): creating and destroying a segment is then number
+   * arithmetic (bench: cycle). Always below 2^64 (newseg's check).
+   */
+  shmTotWord: Word = 0;
+  #ctlmax = SHMMAX_DEFAULT;
+  #ctlall = SHMALL_DEFAULT;
+  /**
+   * Number(shm_ctlmax), Number(shm_ctlall): exact up to 2^53, and above
+   * that at least 2^53, greater than every safe integer. So a safe-integer
+   * size or page count compares with them exactly without a BigInt
+   * operation (newseg()'s checks).
+   */
+  ctlmaxNumber = Number(SHMMAX_DEFAULT);
+  ctlallNumber = Number(SHMALL_DEFAULT);
   /** kernel.shmmni: 0..IPCMNI. */
   ctlmni = SHMMNI_DEFAULT;
   /** kernel.shm_rmid_forced: 0 or 1. */
@@ -52,6 +65,48 @@ export class ShmNamespace {
     readonly kernel: ShmKernelContext,
     readonly ref: NamespaceRef,
   ) {}
+
+  /** kernel.shmmax (bytes): unsigned long. */
+  get ctlmax(): bigint {
+    return this.#ctlmax;
+  }
+  set ctlmax(v: bigint) {
+    this.#ctlmax = v;
+    this.ctlmaxNumber = Number(v);
+  }
+
+  /** kernel.shmall (pages): unsigned long. */
+  get ctlall(): bigint {
+    return this.#ctlall;
+  }
+  set ctlall(v: bigint) {
+    this.#ctlall = v;
+    this.ctlallNumber = Number(v);
+  }
+
+  /** shm_tot as a bigint (SHM_INFO). */
+  get shmTot(): bigint {
+    return wordBig(this.shmTotWord);
+  }
+  set shmTot(v: bigint) {
+    this.shmTotWord = word(v);
+  }
+
+  /** shm_tot += pages (newseg; the caller checked that the sum stays below 2^64). */
+  addShmTot(pages: Word): void {
+    const t = this.shmTotWord;
+    if (typeof t === 'number' && typeof pages === 'number' && t + pages <= Number.MAX_SAFE_INTEGER) {
+      this.shmTotWord = t + pages;
+    } else {
+      this.shmTotWord = word(wordBig(t) + wordBig(pages));
+    }
+  }
+
+  /** shm_tot -= pages (shm_destroy). */
+  subShmTot(pages: number): void {
+    const t = this.shmTotWord;
+    this.shmTotWord = typeof t === 'number' ? t - pages : word(t - BigInt(pages));
+  }
 
   /** shm_may_destroy(): no VMA maps it and it was removed, or removal is forced. */
   mayDestroy(shp: Segment): boolean {
@@ -71,7 +126,7 @@ export class ShmNamespace {
     const file = shp.file;
     if (!file) throw new Error(`shm: segment ${shp.id} destroyed twice`);
     shp.file = null;
-    this.shmTot -= BigInt(shp.pages);
+    this.subShmTot(shp.pages);
     // shm_rmid(): shm_clist_rm() then ipc_rmid().
     if (shp.creator) {
       shp.creator.shmCreated.delete(shp);

@@ -11,40 +11,45 @@ import { inGroupP } from '../auth/cred.js';
 import { capable } from '../auth/capability.js';
 import { ipcperms, S_IRWXUGO } from '../ipc/perm.js';
 import { OVERCOMMIT_ALWAYS, OVERCOMMIT_NEVER } from '../mm/page-allocator.js';
-import { Segment, ShmFile } from './segment.js';
+import { Segment, ShmFile, sysvName } from './segment.js';
+import { word, wordBig, type Word } from '../abi/word.js';
 import { userShmLock, userShmUnlock } from './lock.js';
 import type { ShmTask } from './task.js';
 
 const PAGE = BigInt(PAGE_SIZE);
 /** MAX_LFS_FILESIZE on 64-bit: LLONG_MAX. */
 const MAX_LFS_FILESIZE = (1n << 63n) - 1n;
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
-/** "SYSV%08x" of a key (a negative key prints as its 32-bit two's complement). */
-export function sysvName(key: number): string {
-  return 'SYSV' + (key >>> 0).toString(16).padStart(8, '0');
-}
+/** "SYSV%08x" of a key; re-exported: the name is built lazily (ShmFile.name). */
+export { sysvName };
 
 /**
  * shmem_acct_size() -> security_vm_enough_memory_mm() (mm/util.c
  * __vm_enough_memory): charges `pages` to the commit counter, or fails with
  * -ENOMEM under the vm.overcommit_memory policy.
  */
-function vmEnoughMemory(current: ShmTask, pages: bigint): number {
+function vmEnoughMemory(current: ShmTask, pages: Word): number {
   const a = current.shmNs.kernel.allocator;
   // A request beyond any counter cannot be satisfied under any policy but "always".
-  if (pages > BigInt(Number.MAX_SAFE_INTEGER)) {
+  if (typeof pages !== 'number' || pages > MAX_SAFE) {
     return a.sysctl.overcommitMemory === OVERCOMMIT_ALWAYS ? 0 : -Errno.ENOMEM;
   }
-  return a.vmEnoughMemory(Number(pages), current.capable(Capability.CAP_SYS_ADMIN), current.mm.totalVmPages());
+  // cap_vm_enough_memory()'s CAP_SYS_ADMIN test (cap_capable(), a pure test
+  // with CAP_OPT_NOAUDIT) and the user reserve only count under
+  // OVERCOMMIT_NEVER: skipped otherwise (a capability test costs a BigInt).
+  if (a.sysctl.overcommitMemory !== OVERCOMMIT_NEVER) return a.vmEnoughMemory(pages, false, null);
+  return a.vmEnoughMemory(pages, current.capable(Capability.CAP_SYS_ADMIN), current.mm.totalVmPages());
 }
 
 /** hugetlb_file_setup(): the file, or a negative errno. */
-function hugetlbFileSetup(current: ShmTask, name: string, size: bigint, shmflg: number): ShmFile | number {
+function hugetlbFileSetup(current: ShmTask, key: number, sizeWord: Word, shmflg: number): ShmFile | number {
   const kernel = current.shmNs.kernel;
   const log = (shmflg >>> SHM_HUGE_SHIFT) & SHM_HUGE_MASK;
   // hstate_sizelog(): 0 is the default huge page size.
   const hsize = log === 0 ? kernel.hugetlb.sizes[0] : kernel.hugetlb.sizes.find((s) => s === 2 ** log);
   if (hsize === undefined) return -Errno.EINVAL;
+  const size = wordBig(sizeWord);
   const hugesize = ((size + BigInt(hsize) - 1n) / BigInt(hsize)) * BigInt(hsize);
   // can_do_hugetlb_shm(): CAP_IPC_LOCK in the initial namespace or hugetlb_shm_group.
   if (!capable(current.cred, Capability.CAP_IPC_LOCK) && !inGroupP(current.cred, kernel.hugetlb.shmGroup)) {
@@ -57,40 +62,73 @@ function hugetlbFileSetup(current: ShmTask, name: string, size: bigint, shmflg: 
   if ((shmflg & SHM_NORESERVE) === 0 && hugesize / BigInt(hsize) > BigInt(kernel.hugetlb.freePages(hsize))) {
     return -Errno.ENOMEM;
   }
-  return new ShmFile(kernel.allocator, hugesize, name, hsize, 0);
+  return new ShmFile(kernel.allocator, word(hugesize), key, hsize, 0);
 }
 
-/** __shmem_file_setup(): the file, or a negative errno. */
-function shmemFileSetup(current: ShmTask, name: string, size: bigint, noreserve: boolean): ShmFile | number {
-  if (size > MAX_LFS_FILESIZE) return -Errno.EINVAL; // loff_t size < 0
+/** __shmem_file_setup(): the file, or a negative errno. `size` is a word. */
+function shmemFileSetup(current: ShmTask, key: number, size: Word, noreserve: boolean): ShmFile | number {
+  // loff_t size < 0 (a number is below 2^53).
+  if (typeof size !== 'number' && size > MAX_LFS_FILESIZE) return -Errno.EINVAL;
   let accounted = 0;
   if (!noreserve) {
-    const pages = (size + PAGE - 1n) / PAGE;
+    const pages: Word = typeof size === 'number' ? Math.ceil(size / PAGE_SIZE) : word((size + PAGE - 1n) / PAGE);
     const err = vmEnoughMemory(current, pages);
     if (err) return err;
-    accounted = pages > BigInt(Number.MAX_SAFE_INTEGER) ? 0 : Number(pages);
+    accounted = typeof pages === 'number' ? pages : 0;
   }
-  return new ShmFile(current.shmNs.kernel.allocator, size, name, 0, accounted);
+  return new ShmFile(current.shmNs.kernel.allocator, size, key, 0, accounted);
 }
 
-/** newseg(): creates a segment; returns its id or a negative errno. */
-export function newseg(current: ShmTask, key: number, shmflg: number, size: bigint): number {
-  const ns = current.shmNs;
+/**
+ * newseg()'s size checks in exact 64-bit arithmetic (a size of 2^53 or
+ * more, or a shm_tot that is): ceil(size / PAGE_SIZE) as a word, or a
+ * negative errno.
+ */
+function newsegChecksBig(ns: ShmTask['shmNs'], size: bigint): Word {
   const numpages = (size + PAGE - 1n) / PAGE;
   if (size < BigInt(SHMMIN) || size > ns.ctlmax) return -Errno.EINVAL;
   if (numpages * PAGE < size || numpages * PAGE >= 1n << 64n) return -Errno.ENOSPC;
   const tot = ns.shmTot + numpages;
   if (tot >= 1n << 64n || tot > ns.ctlall) return -Errno.ENOSPC;
+  return word(numpages);
+}
 
-  const name = sysvName(key);
+/**
+ * newseg(): creates a segment; returns its id or a negative errno. `size`
+ * is a u64, a number when it is a safe integer (the common case: no BigInt
+ * operation at all), else a bigint.
+ */
+export function newseg(current: ShmTask, key: number, shmflg: number, size: number | bigint): number {
+  const ns = current.shmNs;
+  let numpages: Word;
+  const tot = ns.shmTotWord;
+  if (typeof size === 'number' && typeof tot === 'number') {
+    // size < 2^53: numpages << PAGE_SHIFT cannot overflow, and shm_tot +
+    // numpages < 2^54 cannot wrap; ctlmaxNumber/ctlallNumber compare exactly.
+    if (size < SHMMIN || size > ns.ctlmaxNumber) return -Errno.EINVAL;
+    numpages = Math.ceil(size / PAGE_SIZE);
+    const sum = tot + numpages;
+    if (sum > MAX_SAFE) {
+      const r = newsegChecksBig(ns, BigInt(size));
+      if (typeof r === 'number' && r < 0) return r;
+    } else if (sum > ns.ctlallNumber) {
+      return -Errno.ENOSPC;
+    }
+  } else {
+    const r = newsegChecksBig(ns, BigInt(size));
+    if (typeof r === 'number' && r < 0) return r;
+    numpages = r;
+    size = word(size);
+  }
+
   let file: ShmFile | number;
   if (shmflg & SHM_HUGETLB) {
-    file = hugetlbFileSetup(current, name, size, shmflg);
+    file = hugetlbFileSetup(current, key, size, shmflg);
   } else {
     // Do not allow no accounting for OVERCOMMIT_NEVER, even if it's asked for.
     const noreserve = (shmflg & SHM_NORESERVE) !== 0 &&
       ns.kernel.allocator.sysctl.overcommitMemory !== OVERCOMMIT_NEVER;
-    file = shmemFileSetup(current, name, size, noreserve);
+    file = shmemFileSetup(current, key, size, noreserve);
   }
   if (typeof file === 'number') return file;
 
@@ -105,7 +143,7 @@ export function newseg(current: ShmTask, key: number, shmflg: number, size: bigi
   current.shmCreated.add(shp);
   // shmid gets reported as "inode#" in /proc/pid/maps.
   file.ino = shp.id;
-  ns.shmTot += numpages;
+  ns.addShmTot(numpages);
   return shp.id;
 }
 
@@ -130,7 +168,7 @@ export function shmget(current: ShmTask, key: number, size: number | bigint, shm
       return ipcperms(ns.userNs, shp, shmflg, current.cred) !== 0 ? -Errno.EACCES : shp.id;
     }
   }
-  return shmgetNew(current, key, BigInt(size), shmflg);
+  return shmgetNew(current, key, size, shmflg);
 }
 
 /**
@@ -139,7 +177,7 @@ export function shmget(current: ShmTask, key: number, size: number | bigint, shm
  * No second lookup and no ipc_ops closures: what the JIT inlines into
  * shmget()'s callers stays small, so that they inline shmget() itself.
  */
-function shmgetNew(current: ShmTask, key: number, size: bigint, shmflg: number): number {
+function shmgetNew(current: ShmTask, key: number, size: number | bigint, shmflg: number): number {
   if (key !== IPC_PRIVATE && (shmflg & IPC_CREAT) === 0) return -Errno.ENOENT;
   return newseg(current, key, shmflg, size);
 }

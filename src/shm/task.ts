@@ -8,7 +8,7 @@ import type { Ucounts } from '../auth/ucounts.js';
 import type { MmCaller } from '../mm/vma.js';
 import type { AddressSpace } from '../mm/address-space.js';
 import type { ShmNamespace } from './namespace.js';
-import type { Segment } from './segment.js';
+import type { ShmClist } from './segment.js';
 
 export interface ShmTask extends MmCaller {
   /** The thread-group id (task_tgid(current)): what cpid/lpid record. */
@@ -21,7 +21,7 @@ export interface ShmTask extends MmCaller {
    * task->sysvshm.shm_clist: the segments this task created and that are not
    * orphaned yet. A segment is in exactly one task's set, or in none (orphan).
    */
-  readonly shmCreated: Set<Segment>;
+  readonly shmCreated: ShmClist;
   /** current_ucounts(): the memlock counter of (user namespace, real uid). */
   ucounts(): Ucounts;
 }

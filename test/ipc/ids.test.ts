@@ -319,3 +319,15 @@ test('nextId setter rejects values the kernel could never hold', () => {
   ids.nextId = -1;
   assert.equal(ids.nextId, -1);
 });
+
+test('ipcBuildId: (seq << shift) + idx as a C int, for every seq and the extreme indexes', () => {
+  for (const shift of [15, 24]) {
+    const seqMax = 0x7fffffff >> shift;
+    for (let seq = 0; seq <= seqMax; seq += seq < 300 ? 1 : 97) {
+      for (const idx of [0, 1, (1 << shift) - 1, 1 << shift, 0x7fffffff]) {
+        const want = Number(BigInt.asIntN(32, (BigInt(seq) << BigInt(shift)) + BigInt(idx)));
+        assert.equal(ipcBuildId(seq, idx, shift), want, `seq ${seq} idx ${idx} shift ${shift}`);
+      }
+    }
+  }
+});

@@ -467,7 +467,7 @@ class World {
       let n = 0;
       for (const shp of ns.ids) {
         n++;
-        tot += (shp.segsz + PAGE - 1n) / PAGE;
+        tot += (BigInt(shp.segsz) + PAGE - 1n) / PAGE;
         assert.ok(shp.file, `segment ${shp.id} in the registry without a file`);
         assert.equal(shp.nattch, mapped.get(shp.file) ?? 0, `nattch of segment ${shp.id}`);
         if (shp.file.locked) lockedPages += (shp.file.size + PAGE - 1n) / PAGE;

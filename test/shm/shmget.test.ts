@@ -224,7 +224,7 @@ test('newseg: stored fields (mode & 0777, euid/egid as owner and creator, key, c
   assert.equal(shp.cgid, 40);
   assert.equal(shp.cpid, p.pid);
   assert.equal(shp.lpid, 0);
-  assert.equal(shp.segsz, 5000n);
+  assert.equal(shp.segsz, 5000, 'segsz is a word: a number below 2^53');
   assert.equal(shp.file?.name, 'SYSVfffffffb');
   assert.equal(shp.file?.ino, id);
 });
@@ -260,4 +260,54 @@ test('ksys_shmget: a key given as an unsigned 32-bit value or a bigint is the sa
   assert.equal(root.sys.shmget(0x5b000000, 0, 0), -Errno.ENOENT);
   const id2 = root.sys.shmget(0x5b000000, 4096, IPC_CREAT | 0o600);
   assert.equal(root.sys.shmget(0x5b000000 + 0.5, 0, 0), id2); // truncated like a C int
+});
+
+test('newseg: shm_tot and segsz are exact across 2^53 (number words below, bigints above, and back)', () => {
+  const { root, sysctl, ns } = setup();
+  const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+  const ids: number[] = [];
+  const mk = (size: number | bigint) => root.sys.shmget(IPC_PRIVATE, size, 0o600 | SHM_NORESERVE);
+  // 7 * 2^50 + (2^50 - 11) pages: shm_tot = 2^53 - 11 = MAX_SAFE - 10.
+  for (let i = 0; i < 7; i++) ids.push(mk(1n << 62n));
+  ids.push(mk(((1n << 50n) - 11n) * PAGE));
+  assert.ok(ids.every((id) => id >= 0));
+  assert.equal(ns.shmTot, MAX_SAFE - 10n);
+  assert.equal(typeof ns.shmTotWord, 'number');
+  const big = ns.ids.obtainObjectCheck(ids[0]!);
+  assert.ok(typeof big !== 'number');
+  assert.equal(big.segsz, 1n << 62n, 'segsz above 2^53 is a bigint');
+  // A number size whose pages take shm_tot past 2^53: exact ENOSPC against shmall...
+  sysctl('shmall', (1n << 53n) + 4n);
+  assert.equal(mk(20 * 4096), -Errno.ENOSPC, 'shm_tot + 20 = 2^53 + 9 > shmall');
+  assert.ok(mk(15 * 4096) >= 0, 'shm_tot + 15 = 2^53 + 4 = shmall');
+  assert.equal(ns.shmTot, (1n << 53n) + 4n);
+  assert.equal(typeof ns.shmTotWord, 'bigint');
+  assert.equal(mk(1), -Errno.ENOSPC);
+  // ... and back below 2^53 on destroy.
+  assert.equal(root.sys.shmctl(ids[0]!, IPC_RMID, null), 0);
+  assert.equal(ns.shmTot, (1n << 53n) + 4n - (1n << 50n));
+  assert.equal(typeof ns.shmTotWord, 'number');
+  assert.ok(mk(4096) >= 0);
+  assert.equal(ns.shmTot, (1n << 53n) + 5n - (1n << 50n));
+  // shmall/shmmax above 2^53 compare exactly with number sizes.
+  sysctl('shmall', ULONG_MAX);
+  sysctl('shmmax', (1n << 53n) + 1n);
+  assert.ok(mk(Number.MAX_SAFE_INTEGER) >= 0);
+  sysctl('shmmax', MAX_SAFE - 1n);
+  assert.equal(mk(Number.MAX_SAFE_INTEGER), -Errno.EINVAL);
+  assert.ok(mk(Number.MAX_SAFE_INTEGER - 1) >= 0);
+});
+
+test('newseg: the file name is SYSV%08x of the creation key, kept after IPC_RMID of an attached segment', () => {
+  const { root, ns } = setup();
+  const id = root.sys.shmget(0x1234abcd, 4096, IPC_CREAT | 0o600);
+  const shp = ns.ids.obtainObjectCheck(id);
+  assert.ok(typeof shp !== 'number' && shp.file);
+  const addr = root.sys.shmat(id, 0, 0);
+  assert.ok(addr > 0);
+  assert.equal(root.sys.shmctl(id, IPC_RMID, null), 0);
+  assert.equal(shp.key, IPC_PRIVATE);
+  assert.equal(shp.file.name, 'SYSV1234abcd');
+  assert.equal(shp.file.path, '/SYSV1234abcd (deleted)');
+  assert.equal(root.sys.shmdt(addr), 0);
 });
