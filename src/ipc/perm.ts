@@ -24,8 +24,12 @@ export class KernIpcPerm {
    * key_t, a signed 32-bit value. IPC_PRIVATE (0) for private objects and for
    * objects whose key was switched private (ipc_set_key_private()); an object
    * is in its registry's key table iff it is registered and key !== 0.
+   * Initialised to 0 before the constructor's store, like every field here:
+   * a field declared without a value starts as undefined, and V8 then keeps
+   * it in the generic (tagged) representation, so that each read of it
+   * in optimised code converts a number (bench: stat).
    */
-  key: number;
+  key = 0;
   /**
    * `seq << IPCMNI_SHIFT | index` (as a C int), assigned by IpcIds.addId();
    * -1 before. Never changes afterwards.
@@ -44,7 +48,7 @@ export class KernIpcPerm {
    * bits above them (shm: SHM_DEST 01000, SHM_LOCKED 02000). IPC_SET only
    * ever changes the low 9 bits.
    */
-  mode: number;
+  mode = 0;
   /**
    * Set by IpcIds.rmid() (and by a failed addId()): the object has left its
    * registry; lookups that raced with the removal see it (ipc_valid_object()).
