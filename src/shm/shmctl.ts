@@ -111,20 +111,16 @@ function copyShmidFromUser(buf: ShmctlBuffer): { uid: number; gid: number; mode:
 }
 
 /**
- * shmctl_stat() and the copy out for SHM_STAT and SHM_STAT_ANY (by index;
- * the segment's id on success), and IPC_STAT (0 on success); or a negative
- * errno. IPC_STAT normally takes shmctlIpcStat() instead.
+ * shmctl_stat() and the copy out for SHM_STAT and SHM_STAT_ANY: lookup by
+ * index (ipc_obtain_object_idr()); the segment's id, or a negative errno.
  */
-function shmctlStat(current: ShmTask, shmid: number, cmd: number, buf: ShmctlBuffer): number {
-  if (shmid < 0) return -Errno.EINVAL;
+function shmctlStatIdx(current: ShmTask, shmid: number, cmd: number, buf: ShmctlBuffer): number {
   const ns = current.shmNs;
-  const shp = cmd === IPC_STAT ? ns.ids.obtainObjectCheck(shmid) : ns.ids.obtainObjectIdr(shmid);
+  const shp = ns.ids.obtainObjectIdr(shmid);
   if (typeof shp === 'number') return shp;
   // SHM_STAT_ANY is only audited, like /proc/sysvipc/shm.
   if (cmd !== SHM_STAT_ANY && ipcperms(ns.userNs, shp, S_IRUGO, current.cred)) return -Errno.EACCES;
-  const err = copyShmidToUser(current.cred.userNs, shp, buf);
-  if (err) return err;
-  return cmd === IPC_STAT ? 0 : shp.id;
+  return copyShmidToUser(current.cred.userNs, shp, buf) || shp.id;
 }
 
 /**
@@ -204,7 +200,7 @@ function shmctlOther(current: ShmTask, shmid: number, cmd: number, buf: ShmctlBu
   switch (cmd) {
     case SHM_STAT:
     case SHM_STAT_ANY:
-      return shmctlStat(current, shmid, cmd, buf);
+      return shmctlStatIdx(current, shmid, cmd, buf);
     case IPC_INFO:
       return shmctlIpcInfo(current, buf);
     case SHM_INFO:
