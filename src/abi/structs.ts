@@ -215,14 +215,20 @@ function put64Bigint(w: Int32Array, q: BigInt64Array, off: number, x: bigint): v
 }
 
 /**
- * struct shmid64_ds into `v` (all 112 bytes): `perm` as kernel_to_ipc64_perm()
- * filled it (ids already translated for the reader), the rest from `body`.
+ * struct shmid64_ds into the first 112 bytes of `dst` (long enough: the
+ * caller checks): `perm` as kernel_to_ipc64_perm() filled it (ids already
+ * translated for the reader), the rest from `body`. In place when `dst` can
+ * be (structViewFor()), else through the scratch area.
+ *
  * Every word (padding included) is one statement, without loops or helpers
- * other than hi32(): one function the JIT compiles on its own, whose cost
- * does not depend on how much inlining budget its callers had left (bench:
- * stat).
+ * other than hi32(). The function is deliberately larger than V8's inlining
+ * limit (460 bytes of bytecode): it is always one call of its own, compiled
+ * alone, so that its cost is the same in every isolate and it does not eat
+ * the inlining budget of the callers above it (shmctl's IPC_STAT path, which
+ * then always inlines into its caller's loop; bench: stat).
  */
-export function encodeShmidDsInto(v: StructView, perm: Ipc64Perm, body: ShmidDsBody): void {
+export function encodeShmidDsBytes(dst: Uint8Array, perm: Ipc64Perm, body: ShmidDsBody): void {
+  const v = dst === cachedBytes ? cachedView! : structViewMiss(dst);
   const w = v.i32;
   w[PERM_KEY >> 2] = perm.key;
   w[PERM_UID >> 2] = perm.uid;
@@ -254,6 +260,7 @@ export function encodeShmidDsInto(v: StructView, perm: Ipc64Perm, body: ShmidDsB
   w[(DS_NATTCH >> 2) + 1] = hi32(body.nattch);
   q[(DS_NATTCH >> 3) + 1] = 0n; // __unused4
   q[(DS_NATTCH >> 3) + 2] = 0n; // __unused5
+  if (v === SCRATCH) copyOut(dst, SHMID64_DS_SIZE);
 }
 
 /** struct shminfo64 into `v` (all 72 bytes). */
@@ -344,9 +351,7 @@ function copyOut(dst: Uint8Array, size: number): void {
 
 /** struct shmid64_ds into the first 112 bytes of `dst` (long enough: the caller checks). */
 export function encodeShmidDsTo(dst: Uint8Array, s: ShmidDsFields): void {
-  const v = structViewFor(dst);
-  encodeShmidDsInto(v, s, s);
-  finishStruct(dst, v, SHMID64_DS_SIZE);
+  encodeShmidDsBytes(dst, s, s);
 }
 
 /** struct shminfo64 into the first 72 bytes of `dst` (long enough: the caller checks). */

@@ -24,8 +24,12 @@ export class KernIpcPerm {
    * key_t, a signed 32-bit value. IPC_PRIVATE (0) for private objects and for
    * objects whose key was switched private (ipc_set_key_private()); an object
    * is in its registry's key table iff it is registered and key !== 0.
+   * Initialised to 0 before the constructor's store, like every field here:
+   * a field declared without a value starts as undefined, and V8 then keeps
+   * it in the generic (tagged) representation, so that each read of it
+   * in optimised code converts a number (bench: stat).
    */
-  key: number;
+  key = 0;
   /**
    * `seq << IPCMNI_SHIFT | index` (as a C int), assigned by IpcIds.addId();
    * -1 before. Never changes afterwards.
@@ -44,7 +48,7 @@ export class KernIpcPerm {
    * bits above them (shm: SHM_DEST 01000, SHM_LOCKED 02000). IPC_SET only
    * ever changes the low 9 bits.
    */
-  mode: number;
+  mode = 0;
   /**
    * Set by IpcIds.rmid() (and by a failed addId()): the object has left its
    * registry; lookups that raced with the removal see it (ipc_valid_object()).
@@ -168,13 +172,14 @@ export function kernelToIpc64Perm(obj: KernIpcPerm, readerUserNs: UserNamespace)
   };
 }
 
-/** The reader-namespace pair last asked about by ipc64PermIsIdentity(), and the answer. */
-class IdentityMemo {
-  uidMap: IdMap | null = null;
-  gidMap: IdMap | null = null;
-  identity = false;
-}
-const identityMemo = new IdentityMemo();
+/**
+ * The last pair of id maps found to be the identity (null until one is):
+ * a map never changes once written, so a reader whose maps are these two
+ * arrays reads the kernel's ids unchanged. Only identity pairs are
+ * remembered, so the test of a hit is two comparisons (bench: stat).
+ */
+let identityUidMap: IdMap | null = null;
+let identityGidMap: IdMap | null = null;
 
 /** An id map that maps every valid id (0..4294967294) to itself: init_user_ns's. */
 function isIdentityMap(map: IdMap): boolean {
@@ -188,23 +193,21 @@ function isIdentityMap(map: IdMap): boolean {
  * user namespace, and any namespace mapped like it) and every id is valid
  * ((uid_t)-1 would read as the overflow id). Then `obj` itself
  * serves as the ipc64_perm to encode, with no translation and no copy
- * (bench: stat). Memoized on the maps' identity: a map never changes once
- * written.
+ * (bench: stat). Small enough to be inlined; the first sight of a pair of
+ * maps is out of line.
  */
 export function ipc64PermIsIdentity(obj: KernIpcPerm, readerUserNs: UserNamespace): boolean {
   // All four ids below 2^31: valid, so mapped to themselves (a conservative
   // test: larger valid ids just take the translating path).
-  return (obj.uid | obj.gid | obj.cuid | obj.cgid) >= 0 && (
-    readerUserNs.uidMap === identityMemo.uidMap && readerUserNs.gidMap === identityMemo.gidMap
-      ? identityMemo.identity
-      : identityMiss(readerUserNs));
+  return (obj.uid | obj.gid | obj.cuid | obj.cgid) >= 0 &&
+    ((readerUserNs.uidMap === identityUidMap && readerUserNs.gidMap === identityGidMap) || identityMiss(readerUserNs));
 }
 
 function identityMiss(ns: UserNamespace): boolean {
-  identityMemo.uidMap = ns.uidMap;
-  identityMemo.gidMap = ns.gidMap;
-  identityMemo.identity = isIdentityMap(ns.uidMap) && isIdentityMap(ns.gidMap);
-  return identityMemo.identity;
+  if (!isIdentityMap(ns.uidMap) || !isIdentityMap(ns.gidMap)) return false;
+  identityUidMap = ns.uidMap;
+  identityGidMap = ns.gidMap;
+  return true;
 }
 
 /**
