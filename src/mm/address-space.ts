@@ -24,7 +24,7 @@ import {
   PAGE_SIZE, PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_SEM, PROT_WRITE,
   RLIMIT_STACK_DEFAULT, TASK_SIZE,
 } from '../abi/constants.js';
-import { lowBits, word, wordBig, type Word } from '../abi/word.js';
+import { lowBits, modPow2, word, wordBig, type Word } from '../abi/word.js';
 import type { PageAllocator } from './page-allocator.js';
 import {
   AnonHugetlbFile, fileHugePageSize, hstateSizelog, hugetlbMaySplit, vmaKernelPageSize,
@@ -76,7 +76,7 @@ const ZERO_PAGE = new Uint8Array(PAGE);
 
 function isErr(x: number): boolean { return x < 0; }
 function pageAlign64(x: bigint): bigint { return (x + 4095n) & ~4095n & U64; }
-function pageDown(x: number): number { return x - (x % PAGE); }
+function pageDown(x: number): number { return x - modPow2(x, PAGE); }
 
 /** Result of read/write/fill (the shape of the scenario backend's AccessResult). */
 export interface AccessResult {
@@ -659,14 +659,14 @@ export class AddressSpace implements PteOwner {
     const start = word(addrIn);
     const len = word(lenIn);
     if (typeof start !== 'number' || typeof len !== 'number') return EINVAL;
-    if (start % PAGE !== 0 || start > TASK_SIZE_N || len > TASK_SIZE_N - start) return EINVAL;
+    if (modPow2(start, PAGE) !== 0 || start > TASK_SIZE_N || len > TASK_SIZE_N - start) return EINVAL;
     if (len === 0) return EINVAL;
     return this.doMunmapRange(start, start + Math.ceil(len / PAGE) * PAGE, caller);
   }
 
   /** do_munmap() of exactly [start, end), page aligned bounds of VMAs. Returns 0 or a negative errno. */
   unmapRange(start: number, end: number, caller: MmCaller): number {
-    if (start % PAGE !== 0 || end % PAGE !== 0 || !(start < end) || end > TASK_SIZE_N) throw new Error(`unmapRange: bad range ${start}-${end}`);
+    if (modPow2(start, PAGE) !== 0 || modPow2(end, PAGE) !== 0 || !(start < end) || end > TASK_SIZE_N) throw new Error(`unmapRange: bad range ${start}-${end}`);
     return this.doMunmapRange(start, end, caller);
   }
 
@@ -704,7 +704,7 @@ export class AddressSpace implements PteOwner {
       if (gapEnd < 0) return ENOMEM;
       let gap = gapEnd - length;
       // gap -= (gap - align_offset) & align_mask (gap is page aligned, the mask a power of two less a page)
-      if (alignMask) gap -= gap % (alignMask + PAGE);
+      if (alignMask) gap -= modPow2(gap, alignMask + PAGE);
       const tmp = this.tree.find(gapEnd);
       if (tmp && (tmp.flags & VM_GROWSDOWN)) {
         if (this.vmStartGap(tmp) < gapEnd) { high = this.vmStartGap(tmp); continue; }
@@ -722,7 +722,7 @@ export class AddressSpace implements PteOwner {
       const gs = this.tree.lowestGapStart(searchLen, low, high);
       if (gs < 0) return ENOMEM;
       // gap += (align_offset - gap) & align_mask
-      const gap = alignMask ? gs + (alignMask + PAGE - (gs % (alignMask + PAGE))) % (alignMask + PAGE) : gs;
+      const gap = alignMask ? gs + modPow2(alignMask + PAGE - modPow2(gs, alignMask + PAGE), alignMask + PAGE) : gs;
       const tmp = this.tree.find(gs);
       if (tmp && (tmp.flags & VM_GROWSDOWN)) {
         if (this.vmStartGap(tmp) < gap + searchLen - 1) { low = tmp.end; continue; }
@@ -785,7 +785,7 @@ export class AddressSpace implements PteOwner {
     const ret = this.archGetUnmappedAreaTopdown(addr, lenPad, flags);
     if (isErr(ret)) return 0;
     if (ret === addr) return addr;
-    const offSub = (size - (ret % size)) % size;
+    const offSub = modPow2(size - modPow2(ret, size), size);
     if (!offSub) return ret + size;
     return ret + offSub;
   }
@@ -804,11 +804,11 @@ export class AddressSpace implements PteOwner {
       // shm_get_unmapped_area): hugetlb_get_unmapped_area() checks the
       // length and a fixed address, rounds a hint up to a huge page, and
       // searches with align_mask = huge_page_mask_align(file).
-      if (len % hs) return EINVAL;
-      if ((flags & MAP_FIXED) && addr % hs) return EINVAL;
+      if (modPow2(len, hs)) return EINVAL;
+      if ((flags & MAP_FIXED) && modPow2(addr, hs)) return EINVAL;
       const addr0 = addr ? Math.ceil(addr / hs) * hs : 0;
       a = this.archGetUnmappedAreaTopdown(addr0, len, flags, hs - PAGE);
-    } else if (!shared && this.thpAlign && addr === 0 && len % PMD_SIZE === 0) {
+    } else if (!shared && this.thpAlign && addr === 0 && modPow2(len, PMD_SIZE) === 0) {
       a = this.thpGetUnmappedArea(addr, len, flags);
       if (a === 0) a = this.archGetUnmappedAreaTopdown(addr, len, flags);
     } else {
@@ -816,7 +816,7 @@ export class AddressSpace implements PteOwner {
     }
     if (isErr(a)) return a;
     if (a > TASK_SIZE_N - len) return ENOMEM;
-    if (a % PAGE) return EINVAL;
+    if (modPow2(a, PAGE)) return EINVAL;
     if (a < this.allocator.sysctl.mmapMinAddr && !caller.capable(CAP_SYS_RAWIO)) return EPERM;
     return a;
   }
@@ -903,12 +903,12 @@ export class AddressSpace implements PteOwner {
       addr = addrW;
       if (!(flags & MAP_FIXED)) {
         // round_hint_to_min()
-        addr -= addr % PAGE;
+        addr -= modPow2(addr, PAGE);
         const minAddr = this.allocator.effectiveMmapMinAddr;
         if (addr !== 0 && addr < minAddr) addr = minAddr;
       }
       len = lenW + PAGE - 1;
-      len -= len % PAGE;
+      len -= modPow2(len, PAGE);
       pgoff = pgoffW;
       if (this.mapCount > this.maxMapCount) return ENOMEM;
       if (len > TASK_SIZE_N) return ENOMEM;
@@ -1907,8 +1907,8 @@ export class AddressSpace implements PteOwner {
           // down to one ("avoid unexpected data loss"), possibly to nothing.
           if (behavior !== MADV_DONTNEED && behavior !== MADV_DONTNEED_LOCKED) return EINVAL;
           const hs = vmaKernelPageSize(vma);
-          if (start % hs) return EINVAL;
-          end -= end % hs;
+          if (modPow2(start, hs)) return EINVAL;
+          end -= modPow2(end, hs);
           if (end === start) return vma;
         } else {
           let forbidden = VM_PFNMAP;

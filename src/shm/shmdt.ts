@@ -6,7 +6,7 @@
  */
 import { PAGE_SIZE, TASK_SIZE } from '../abi/constants.js';
 import { Errno } from '../abi/errno.js';
-import { word } from '../abi/word.js';
+import { modPow2, word } from '../abi/word.js';
 import type { Vma } from '../mm/vma.js';
 import { ShmAttachFile } from './attach.js';
 import type { ShmTask } from './task.js';
@@ -31,7 +31,7 @@ export function shmdt(current: ShmTask, shmaddr: number | bigint): number {
   const addr = word(shmaddr);
   // An address of 2^53 or more (a bigint word) is beyond every VMA.
   if (typeof addr !== 'number') return -Errno.EINVAL;
-  if (addr % PAGE) return -Errno.EINVAL;
+  if (modPow2(addr, PAGE)) return -Errno.EINVAL;
   const mm = current.mm;
   let retval = -Errno.EINVAL;
   let size = 0;
