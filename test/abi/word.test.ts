@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lowBits, word, wordBig } from '../../src/abi/word.js';
+import fc from 'fast-check';
+import { lowBits, modPow2, word, wordBig } from '../../src/abi/word.js';
 import { Errno } from '../../src/abi/errno.js';
 import { Kernel, constants as C } from '../../src/index.js';
 
@@ -21,6 +22,15 @@ test('word(): numbers below 2^53, bigints above, reduced modulo 2^64', () => {
   assert.equal(wordBig(7), 7n);
   assert.equal(lowBits(0x1234, 0xfff), 0x234);
   assert.equal(lowBits(2n ** 60n + 0x10n, 0xfff), 0x10);
+});
+
+test('modPow2() is the remainder by a power of two for every integer below 2^53', () => {
+  fc.assert(fc.property(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), fc.integer({ min: 0, max: 40 }), (x, k) => {
+    const m = 2 ** k;
+    assert.equal(modPow2(x, m), Number(BigInt(x) % BigInt(m)));
+  }), { numRuns: 2000 });
+  assert.equal(modPow2(0x7ffffffff000, 4096), 0);
+  assert.equal(modPow2(0x7ffffffff001, 4096), 1);
 });
 
 /** The same call with the argument as a number and as a bigint must give the same result. */
