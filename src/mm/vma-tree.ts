@@ -525,32 +525,44 @@ export class VmaTree {
     if (!(start < end)) throw new Error(`VmaTree: empty VMA ${vma}`);
     // The leaf of the next VMA, or the last leaf.
     const x = this.leafOf(start);
-    let i = firstAbove(x.hi, start);
-    if (x.hi[i]! <= start) i++;
-    const next = i < x.n ? x.slots[i] as Vma : null;
-    if (next && next.start < end) throw new Error(`VmaTree: ${vma} overlaps ${next}`);
-    const prev = next ? next.prev : this.last;
-    const below = start - (prev ? prev.end : 0);
-    if (x.n < MAX_SLOTS) {
-      putSlot(x, i, vma, start, end, below);
-      gapAdded(x, i, below);
-      if (next) {
-        // next moved to slot i + 1; its gap now starts at vma's end.
-        const o = x.g[i + 1]!, c = next.start - end;
-        x.g[i + 1] = c;
-        gapChanged(x, i + 1, o, c);
+    const h = x.hi, n = x.n;
+    let i = firstAbove(h, start);
+    if (h[i]! <= start) i++;
+    const next = i < n ? x.slots[i] as Vma : null;
+    if (next !== null && next.start < end) throw new Error(`VmaTree: ${vma} overlaps ${next}`);
+    const prev = next !== null ? next.prev : this.last;
+    const below = start - (prev !== null ? prev.end : 0);
+    if (n < MAX_SLOTS) {
+      // The common case, inline: the leaf has room (putSlot of a leaf).
+      const s = x.slots, l = x.lo!, g = x.g;
+      for (let j = n; j > i; j--) { s[j] = s[j - 1]!; l[j] = l[j - 1]!; h[j] = h[j - 1]!; g[j] = g[j - 1]!; }
+      s[i] = vma; l[i] = start; h[i] = end; g[i] = below;
+      x.n = n + 1;
+      vma.treeLeaf = x;
+      // next moved to slot i + 1; its gap now starts at vma's end.
+      const c = next !== null ? next.start - end : 0;
+      if (x.parent === null) {
+        // A root leaf keeps no largest gaps: nothing to carry up.
+        if (next !== null) g[i + 1] = c;
+      } else {
+        gapAdded(x, i, below);
+        if (next !== null) {
+          const o = g[i + 1]!;
+          g[i + 1] = c;
+          gapChanged(x, i + 1, o, c);
+        }
+        fixUp(x);
       }
-      fixUp(x);
     } else {
       this.insertSlot(x, i, vma, start, end, below);
-      if (next) setGapBelow(next, next.start - end);
+      if (next !== null) setGapBelow(next, next.start - end);
     }
     this.count++;
     this.totalBytes += end - start;
     vma.prev = prev;
     vma.next = next;
-    if (prev) prev.next = vma; else this.first = vma;
-    if (next) next.prev = vma; else this.last = vma;
+    if (prev !== null) prev.next = vma; else this.first = vma;
+    if (next !== null) next.prev = vma; else this.last = vma;
   }
 
   /**
@@ -688,27 +700,55 @@ export class VmaTree {
   remove(vma: Vma): void {
     const x = vma.treeLeaf;
     if (x === null || x.owner !== this) throw new Error(`VmaTree: ${vma} is not in the tree`);
-    const i = slotOf(x, vma);
+    const s = x.slots, n = x.n - 1;
+    let i = 0;
+    while (s[i] !== vma) if (++i > n) throw new Error('VmaTree: corrupted tree');
     const prev = vma.prev, next = vma.next;
-    const o = x.g[i]!;
-    dropSlot(x, i);
-    gapRemoved(x, i, o);
     vma.treeLeaf = null;
     this.count--;
     this.totalBytes -= vma.end - vma.start;
-    if (prev) prev.next = next; else this.first = next;
-    if (next) next.prev = prev; else this.last = prev;
+    if (prev !== null) prev.next = next; else this.first = next;
+    if (next !== null) next.prev = prev; else this.last = prev;
     vma.prev = vma.next = null;
     // next's gap now reaches down to prev's end.
-    const c = next ? next.start - (prev ? prev.end : 0) : 0;
-    if (next && next.treeLeaf === x) {
+    const c = next !== null ? next.start - (prev !== null ? prev.end : 0) : 0;
+    const root = x.parent === null;
+    if (root || n >= MIN_SLOTS) {
+      // The common case, inline: no rebalancing (dropSlot of a leaf).
+      const l = x.lo!, h = x.hi, g = x.g;
+      const o = g[i]!;
+      for (let j = i; j < n; j++) { s[j] = s[j + 1]!; l[j] = l[j + 1]!; h[j] = h[j + 1]!; g[j] = g[j + 1]!; }
+      s[n] = null;
+      h[n] = Infinity;
+      x.n = n;
+      if (root) {
+        // A root leaf keeps no largest gaps, and next (if any) is in it.
+        if (next !== null) g[i] = c;
+        return;
+      }
+      gapRemoved(x, i, o);
+      if (next !== null && i < n) {
+        const on = g[i]!;
+        g[i] = c;
+        gapChanged(x, i, on, c);
+        fixUp(x);
+      } else {
+        fixUp(x);
+        if (next !== null) setGapBelow(next, c);
+      }
+      return;
+    }
+    const o = x.g[i]!;
+    dropSlot(x, i);
+    gapRemoved(x, i, o);
+    if (next !== null && next.treeLeaf === x) {
       const on = x.g[i]!;
       x.g[i] = c;
       gapChanged(x, i, on, c);
       this.shrunk(x);
     } else {
       this.shrunk(x);
-      if (next) setGapBelow(next, c);
+      if (next !== null) setGapBelow(next, c);
     }
   }
 
