@@ -259,8 +259,10 @@ function dropSlot(x: VmaTreeNode, i: number): void {
 
 /** The slot of vma in its leaf x. */
 function slotOf(x: VmaTreeNode, vma: Vma): number {
-  const s = x.slots, n = x.n;
-  for (let i = 0; i < n; i++) if (s[i] === vma) return i;
+  // The first slot ending above vma's start is vma's (the ends increase and
+  // the VMA before it ends at or below its start): four steps, not a scan.
+  const i = firstAbove(x.hi, vma.start);
+  if (x.slots[i] === vma) return i;
   throw new Error('VmaTree: corrupted tree');
 }
 
@@ -701,8 +703,7 @@ export class VmaTree {
     const x = vma.treeLeaf;
     if (x === null || x.owner !== this) throw new Error(`VmaTree: ${vma} is not in the tree`);
     const s = x.slots, n = x.n - 1;
-    let i = 0;
-    while (s[i] !== vma) if (++i > n) throw new Error('VmaTree: corrupted tree');
+    const i = slotOf(x, vma);
     const prev = vma.prev, next = vma.next;
     vma.treeLeaf = null;
     this.count--;
