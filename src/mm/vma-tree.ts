@@ -196,6 +196,25 @@ function fixUp(x: VmaTreeNode): void {
   }
 }
 
+/**
+ * fixUp() for a change of x's largest gap alone (its highest end is the
+ * same): reads and writes only the gap words of each ancestor, and stops at
+ * the first whose view of the child is already right.
+ */
+function fixGap(x: VmaTreeNode): void {
+  let p = x.parent;
+  while (p !== null) {
+    const i = x.pslot;
+    const g = p.g;
+    const o = g[i]!, c = x.gmax;
+    if (o === c) return;
+    g[i] = c;
+    gapChanged(p, i, o, c);
+    x = p;
+    p = x.parent;
+  }
+}
+
 // --------------------------------------------------------- slot shuffling
 
 /** Makes slot i of x refer to item (sets the item's back-pointer). */
@@ -274,7 +293,7 @@ function setGapBelow(vma: Vma, c: number): void {
   if (o === c) return;
   y.g[j] = c;
   gapChanged(y, j, o, c);
-  fixUp(y);
+  fixGap(y);
 }
 
 /** Neighbours l and r (same parent) exchanged slots: recount them and their parent, carry it up. */
@@ -553,7 +572,8 @@ export class VmaTree {
           g[i + 1] = c;
           gapChanged(x, i + 1, o, c);
         }
-        fixUp(x);
+        // Put below the last slot, x's highest end is the same.
+        if (i < n) fixGap(x); else fixUp(x);
       }
     } else {
       this.insertSlot(x, i, vma, start, end, below);
@@ -732,7 +752,8 @@ export class VmaTree {
         const on = g[i]!;
         g[i] = c;
         gapChanged(x, i, on, c);
-        fixUp(x);
+        // Not the last slot: x's highest end is the same.
+        fixGap(x);
       } else {
         fixUp(x);
         if (next !== null) setGapBelow(next, c);
