@@ -896,7 +896,23 @@ export class VmaTree {
     // The gap above the last VMA.
     const lastEnd = this.last ? this.last.end : 0;
     if ((lastEnd > low ? lastEnd : low) + len <= high) return high;
-    if (this.count === 0) return -1;
+    // The gaps below the last few VMAs, highest first, by the prev links:
+    // top-down placement (mmap_base under the stack) usually ends there,
+    // without a walk down the tree. The same tests as searchDown's leaves.
+    let v = this.last;
+    for (let k = 0; k < 4 && v !== null; k++) {
+      const pv: Vma | null = v.prev;
+      const ge = v.start, gs = pv !== null ? pv.end : 0;
+      if (gs + len <= high) {
+        // This gap and all below it end too low.
+        if (ge < low + len) return -1;
+        const e = ge < high ? ge : high;
+        if ((gs > low ? gs : low) + len <= e) return e;
+      }
+      v = pv;
+    }
+    // Every gap was tried (the last one from 0).
+    if (v === null) return -1;
     return searchDown(this.root, len, low, high);
   }
 
