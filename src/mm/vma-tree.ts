@@ -3,7 +3,8 @@
  * tree (lib/maple_tree.c): a B-tree of wide nodes, 16 slots each. A leaf holds
  * up to 16 VMAs in address order; an internal node holds up to 16 children
  * and keeps, per child, the highest vm_end below it (the pivot) and the
- * largest gap below it (ma_gaps of maple_arange_64). With 60 000 VMAs the
+ * largest gap below it (ma_gaps of maple_arange_64), or a bound above it
+ * after the gap shrank (fixGap, tighten). With 60 000 VMAs the
  * tree is 4-5 levels (as Linux's), so find_vma(), insertion, removal and the
  * gap searches of vm_unmapped_area() (mas_empty_area_rev top-down,
  * mas_empty_area bottom-up) touch a handful of nodes; a few VMAs are one leaf.
@@ -198,8 +199,15 @@ function fixUp(x: VmaTreeNode): void {
 
 /**
  * fixUp() for a change of x's largest gap alone (its highest end is the
- * same): reads and writes only the gap words of each ancestor, and stops at
- * the first whose view of the child is already right.
+ * same): reads and writes only the gap words of each ancestor, and only while
+ * the gap grows. A shrunk largest gap is left as it was in the ancestors: an
+ * internal node's gap of a child is an upper bound of the child's largest
+ * gap (the leaves are exact), which is all the searches need (they enter a
+ * child whose bound fits and come back when nothing in it does), and a
+ * search that comes back lowers the bound to the child's own (tighten). So
+ * shmat, which shrinks the tree's largest gap (under the stack) every time,
+ * and shmdt, which grows it back, stop at the leaf's parent instead of
+ * walking to the root.
  */
 function fixGap(x: VmaTreeNode): void {
   let p = x.parent;
@@ -207,12 +215,23 @@ function fixGap(x: VmaTreeNode): void {
     const i = x.pslot;
     const g = p.g;
     const o = g[i]!, c = x.gmax;
-    if (o === c) return;
+    // A bound already at or above the new largest gap stays (see tighten).
+    if (o >= c) return;
     g[i] = c;
     gapChanged(p, i, o, c);
     x = p;
     p = x.parent;
   }
+}
+
+/**
+ * A search found nothing below x (not the root): lowers x's slot in its
+ * parent to x's largest gap if it was a stale bound left by fixGap.
+ */
+function tighten(x: VmaTreeNode): void {
+  const p = x.parent!, i = x.pslot;
+  const o = p.g[i]!, c = x.gmax;
+  if (o > c) { p.g[i] = c; gapChanged(p, i, o, c); }
 }
 
 // --------------------------------------------------------- slot shuffling
@@ -414,6 +433,7 @@ function searchDown(root: VmaTreeNode, len: number, low: number, high: number): 
     }
     // Nothing fits below x: on with the parent's next slot down.
     if (x === root) return -1;
+    tighten(x);
     const k = x.pslot;
     x = x.parent!;
     before = befores[--depth]!;
@@ -463,6 +483,7 @@ function searchUp(root: VmaTreeNode, len: number, low: number, high: number): nu
       }
     }
     if (x === root) return -1;
+    tighten(x);
     const k = x.pslot;
     x = x.parent!;
     before = befores[--depth]!;
@@ -896,23 +917,19 @@ export class VmaTree {
     // The gap above the last VMA.
     const lastEnd = this.last ? this.last.end : 0;
     if ((lastEnd > low ? lastEnd : low) + len <= high) return high;
-    // The gaps below the last few VMAs, highest first, by the prev links:
-    // top-down placement (mmap_base under the stack) usually ends there,
-    // without a walk down the tree. The same tests as searchDown's leaves.
-    let v = this.last;
-    for (let k = 0; k < 4 && v !== null; k++) {
-      const pv: Vma | null = v.prev;
-      const ge = v.start, gs = pv !== null ? pv.end : 0;
-      if (gs + len <= high) {
-        // This gap and all below it end too low.
-        if (ge < low + len) return -1;
-        const e = ge < high ? ge : high;
-        if ((gs > low ? gs : low) + len <= e) return e;
-      }
-      v = pv;
-    }
-    // Every gap was tried (the last one from 0).
+    const v = this.last;
     if (v === null) return -1;
+    // The gap below the last VMA, by its prev link: top-down placement
+    // (mmap_base under the stack) usually ends there, without a walk down
+    // the tree. The same tests as searchDown's leaves.
+    const pv = v.prev;
+    const ge = v.start, gs = pv !== null ? pv.end : 0;
+    if (gs + len <= high) {
+      // This gap and all below it end too low.
+      if (ge < low + len) return -1;
+      const e = ge < high ? ge : high;
+      if ((gs > low ? gs : low) + len <= e) return e;
+    }
     return searchDown(this.root, len, low, high);
   }
 
@@ -966,7 +983,7 @@ export class VmaTree {
         const c = x.slots[i] as VmaTreeNode;
         if (c.parent !== x || c.pslot !== i) throw new Error('VmaTree: stale parent pointer');
         if (c.n === 0) throw new Error('VmaTree: empty child');
-        if (x.hi[i] !== c.hi[c.n - 1] || x.g[i] !== c.gmax) throw new Error('VmaTree: stale augmentation');
+        if (x.hi[i] !== c.hi[c.n - 1] || x.g[i]! < c.gmax) throw new Error('VmaTree: stale augmentation');
         walk(c, depth + 1);
       }
     };
