@@ -587,14 +587,16 @@ export class VmaTree {
         // A root leaf keeps no largest gaps: nothing to carry up.
         if (next !== null) g[i + 1] = c;
       } else {
+        const gm = x.gmax;
         gapAdded(x, i, below);
         if (next !== null) {
           const o = g[i + 1]!;
           g[i + 1] = c;
           gapChanged(x, i + 1, o, c);
         }
-        // Put below the last slot, x's highest end is the same.
-        if (i < n) fixGap(x); else fixUp(x);
+        // Put below the last slot, x's highest end is the same, and a
+        // largest gap that did not grow is within the parent's bound.
+        if (i < n) { if (x.gmax > gm) fixGap(x); } else fixUp(x);
       }
     } else {
       this.insertSlot(x, i, vma, start, end, below);
@@ -768,13 +770,14 @@ export class VmaTree {
         if (next !== null) g[i] = c;
         return;
       }
+      const gm = x.gmax;
       gapRemoved(x, i, o);
       if (next !== null && i < n) {
         const on = g[i]!;
         g[i] = c;
         gapChanged(x, i, on, c);
         // Not the last slot: x's highest end is the same.
-        fixGap(x);
+        if (x.gmax > gm) fixGap(x);
       } else {
         fixUp(x);
         if (next !== null) setGapBelow(next, c);
