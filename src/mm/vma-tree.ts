@@ -3,7 +3,8 @@
  * tree (lib/maple_tree.c): a B-tree of wide nodes, 16 slots each. A leaf holds
  * up to 16 VMAs in address order; an internal node holds up to 16 children
  * and keeps, per child, the highest vm_end below it (the pivot) and the
- * largest gap below it (ma_gaps of maple_arange_64). With 60 000 VMAs the
+ * largest gap below it (ma_gaps of maple_arange_64), or a bound above it
+ * after the gap shrank (fixGap, tighten). With 60 000 VMAs the
  * tree is 4-5 levels (as Linux's), so find_vma(), insertion, removal and the
  * gap searches of vm_unmapped_area() (mas_empty_area_rev top-down,
  * mas_empty_area bottom-up) touch a handful of nodes; a few VMAs are one leaf.
@@ -196,6 +197,43 @@ function fixUp(x: VmaTreeNode): void {
   }
 }
 
+/**
+ * fixUp() for a change of x's largest gap alone (its highest end is the
+ * same): reads and writes only the gap words of each ancestor, and only while
+ * the gap grows. A shrunk largest gap is left as it was in the ancestors: an
+ * internal node's gap of a child is an upper bound of the child's largest
+ * gap (the leaves are exact), which is all the searches need (they enter a
+ * child whose bound fits and come back when nothing in it does), and a
+ * search that comes back lowers the bound to the child's own (tighten). So
+ * shmat, which shrinks the tree's largest gap (under the stack) every time,
+ * and shmdt, which grows it back, stop at the leaf's parent instead of
+ * walking to the root.
+ */
+function fixGap(x: VmaTreeNode): void {
+  let p = x.parent;
+  while (p !== null) {
+    const i = x.pslot;
+    const g = p.g;
+    const o = g[i]!, c = x.gmax;
+    // A bound already at or above the new largest gap stays (see tighten).
+    if (o >= c) return;
+    g[i] = c;
+    gapChanged(p, i, o, c);
+    x = p;
+    p = x.parent;
+  }
+}
+
+/**
+ * A search found nothing below x (not the root): lowers x's slot in its
+ * parent to x's largest gap if it was a stale bound left by fixGap.
+ */
+function tighten(x: VmaTreeNode): void {
+  const p = x.parent!, i = x.pslot;
+  const o = p.g[i]!, c = x.gmax;
+  if (o > c) { p.g[i] = c; gapChanged(p, i, o, c); }
+}
+
 // --------------------------------------------------------- slot shuffling
 
 /** Makes slot i of x refer to item (sets the item's back-pointer). */
@@ -259,8 +297,10 @@ function dropSlot(x: VmaTreeNode, i: number): void {
 
 /** The slot of vma in its leaf x. */
 function slotOf(x: VmaTreeNode, vma: Vma): number {
-  const s = x.slots, n = x.n;
-  for (let i = 0; i < n; i++) if (s[i] === vma) return i;
+  // The first slot ending above vma's start is vma's (the ends increase and
+  // the VMA before it ends at or below its start): four steps, not a scan.
+  const i = firstAbove(x.hi, vma.start);
+  if (x.slots[i] === vma) return i;
   throw new Error('VmaTree: corrupted tree');
 }
 
@@ -272,7 +312,7 @@ function setGapBelow(vma: Vma, c: number): void {
   if (o === c) return;
   y.g[j] = c;
   gapChanged(y, j, o, c);
-  fixUp(y);
+  fixGap(y);
 }
 
 /** Neighbours l and r (same parent) exchanged slots: recount them and their parent, carry it up. */
@@ -393,6 +433,7 @@ function searchDown(root: VmaTreeNode, len: number, low: number, high: number): 
     }
     // Nothing fits below x: on with the parent's next slot down.
     if (x === root) return -1;
+    tighten(x);
     const k = x.pslot;
     x = x.parent!;
     before = befores[--depth]!;
@@ -442,6 +483,7 @@ function searchUp(root: VmaTreeNode, len: number, low: number, high: number): nu
       }
     }
     if (x === root) return -1;
+    tighten(x);
     const k = x.pslot;
     x = x.parent!;
     before = befores[--depth]!;
@@ -525,32 +567,47 @@ export class VmaTree {
     if (!(start < end)) throw new Error(`VmaTree: empty VMA ${vma}`);
     // The leaf of the next VMA, or the last leaf.
     const x = this.leafOf(start);
-    let i = firstAbove(x.hi, start);
-    if (x.hi[i]! <= start) i++;
-    const next = i < x.n ? x.slots[i] as Vma : null;
-    if (next && next.start < end) throw new Error(`VmaTree: ${vma} overlaps ${next}`);
-    const prev = next ? next.prev : this.last;
-    const below = start - (prev ? prev.end : 0);
-    if (x.n < MAX_SLOTS) {
-      putSlot(x, i, vma, start, end, below);
-      gapAdded(x, i, below);
-      if (next) {
-        // next moved to slot i + 1; its gap now starts at vma's end.
-        const o = x.g[i + 1]!, c = next.start - end;
-        x.g[i + 1] = c;
-        gapChanged(x, i + 1, o, c);
+    const h = x.hi, n = x.n;
+    let i = firstAbove(h, start);
+    if (h[i]! <= start) i++;
+    const next = i < n ? x.slots[i] as Vma : null;
+    if (next !== null && next.start < end) throw new Error(`VmaTree: ${vma} overlaps ${next}`);
+    const prev = next !== null ? next.prev : this.last;
+    const below = start - (prev !== null ? prev.end : 0);
+    if (n < MAX_SLOTS) {
+      // The common case, inline: the leaf has room (putSlot of a leaf).
+      const s = x.slots, l = x.lo!, g = x.g;
+      for (let j = n; j > i; j--) { s[j] = s[j - 1]!; l[j] = l[j - 1]!; h[j] = h[j - 1]!; g[j] = g[j - 1]!; }
+      s[i] = vma; l[i] = start; h[i] = end; g[i] = below;
+      x.n = n + 1;
+      vma.treeLeaf = x;
+      // next moved to slot i + 1; its gap now starts at vma's end.
+      const c = next !== null ? next.start - end : 0;
+      if (x.parent === null) {
+        // A root leaf keeps no largest gaps: nothing to carry up.
+        if (next !== null) g[i + 1] = c;
+      } else {
+        const gm = x.gmax;
+        gapAdded(x, i, below);
+        if (next !== null) {
+          const o = g[i + 1]!;
+          g[i + 1] = c;
+          gapChanged(x, i + 1, o, c);
+        }
+        // Put below the last slot, x's highest end is the same, and a
+        // largest gap that did not grow is within the parent's bound.
+        if (i < n) { if (x.gmax > gm) fixGap(x); } else fixUp(x);
       }
-      fixUp(x);
     } else {
       this.insertSlot(x, i, vma, start, end, below);
-      if (next) setGapBelow(next, next.start - end);
+      if (next !== null) setGapBelow(next, next.start - end);
     }
     this.count++;
     this.totalBytes += end - start;
     vma.prev = prev;
     vma.next = next;
-    if (prev) prev.next = vma; else this.first = vma;
-    if (next) next.prev = vma; else this.last = vma;
+    if (prev !== null) prev.next = vma; else this.first = vma;
+    if (next !== null) next.prev = vma; else this.last = vma;
   }
 
   /**
@@ -688,27 +745,56 @@ export class VmaTree {
   remove(vma: Vma): void {
     const x = vma.treeLeaf;
     if (x === null || x.owner !== this) throw new Error(`VmaTree: ${vma} is not in the tree`);
+    const s = x.slots, n = x.n - 1;
     const i = slotOf(x, vma);
     const prev = vma.prev, next = vma.next;
-    const o = x.g[i]!;
-    dropSlot(x, i);
-    gapRemoved(x, i, o);
     vma.treeLeaf = null;
     this.count--;
     this.totalBytes -= vma.end - vma.start;
-    if (prev) prev.next = next; else this.first = next;
-    if (next) next.prev = prev; else this.last = prev;
+    if (prev !== null) prev.next = next; else this.first = next;
+    if (next !== null) next.prev = prev; else this.last = prev;
     vma.prev = vma.next = null;
     // next's gap now reaches down to prev's end.
-    const c = next ? next.start - (prev ? prev.end : 0) : 0;
-    if (next && next.treeLeaf === x) {
+    const c = next !== null ? next.start - (prev !== null ? prev.end : 0) : 0;
+    const root = x.parent === null;
+    if (root || n >= MIN_SLOTS) {
+      // The common case, inline: no rebalancing (dropSlot of a leaf).
+      const l = x.lo!, h = x.hi, g = x.g;
+      const o = g[i]!;
+      for (let j = i; j < n; j++) { s[j] = s[j + 1]!; l[j] = l[j + 1]!; h[j] = h[j + 1]!; g[j] = g[j + 1]!; }
+      s[n] = null;
+      h[n] = Infinity;
+      x.n = n;
+      if (root) {
+        // A root leaf keeps no largest gaps, and next (if any) is in it.
+        if (next !== null) g[i] = c;
+        return;
+      }
+      const gm = x.gmax;
+      gapRemoved(x, i, o);
+      if (next !== null && i < n) {
+        const on = g[i]!;
+        g[i] = c;
+        gapChanged(x, i, on, c);
+        // Not the last slot: x's highest end is the same.
+        if (x.gmax > gm) fixGap(x);
+      } else {
+        fixUp(x);
+        if (next !== null) setGapBelow(next, c);
+      }
+      return;
+    }
+    const o = x.g[i]!;
+    dropSlot(x, i);
+    gapRemoved(x, i, o);
+    if (next !== null && next.treeLeaf === x) {
       const on = x.g[i]!;
       x.g[i] = c;
       gapChanged(x, i, on, c);
       this.shrunk(x);
     } else {
       this.shrunk(x);
-      if (next) setGapBelow(next, c);
+      if (next !== null) setGapBelow(next, c);
     }
   }
 
@@ -834,7 +920,19 @@ export class VmaTree {
     // The gap above the last VMA.
     const lastEnd = this.last ? this.last.end : 0;
     if ((lastEnd > low ? lastEnd : low) + len <= high) return high;
-    if (this.count === 0) return -1;
+    const v = this.last;
+    if (v === null) return -1;
+    // The gap below the last VMA, by its prev link: top-down placement
+    // (mmap_base under the stack) usually ends there, without a walk down
+    // the tree. The same tests as searchDown's leaves.
+    const pv = v.prev;
+    const ge = v.start, gs = pv !== null ? pv.end : 0;
+    if (gs + len <= high) {
+      // This gap and all below it end too low.
+      if (ge < low + len) return -1;
+      const e = ge < high ? ge : high;
+      if ((gs > low ? gs : low) + len <= e) return e;
+    }
     return searchDown(this.root, len, low, high);
   }
 
@@ -888,7 +986,7 @@ export class VmaTree {
         const c = x.slots[i] as VmaTreeNode;
         if (c.parent !== x || c.pslot !== i) throw new Error('VmaTree: stale parent pointer');
         if (c.n === 0) throw new Error('VmaTree: empty child');
-        if (x.hi[i] !== c.hi[c.n - 1] || x.g[i] !== c.gmax) throw new Error('VmaTree: stale augmentation');
+        if (x.hi[i] !== c.hi[c.n - 1] || x.g[i]! < c.gmax) throw new Error('VmaTree: stale augmentation');
         walk(c, depth + 1);
       }
     };

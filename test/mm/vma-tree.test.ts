@@ -261,3 +261,23 @@ test('VmaTree gap searches: clamping to [low, high) and the gap above the last V
   assert.equal(t.lowestGapStart(0, 0, 100), -1);
   assert.equal(t.highestGapEnd(0, 0, 100), -1);
 });
+
+test('gap searches deep in a multi-level tree agree with the reference (past the last VMAs the prev links try)', () => {
+  const t = new VmaTree(), n = new Naive();
+  // 400 VMAs with holes of 1..5 units (three levels), queried over every window.
+  let a = 3;
+  for (let i = 0; i < 400; i++) {
+    const v = new Vma(a, a + 2, 3, 0, null);
+    t.insert(v); n.insert(v);
+    a += 2 + 1 + (i * 7) % 5;
+  }
+  t.validate();
+  for (let hi = 0; hi <= a + 10; hi += 3) {
+    for (const len of [1, 2, 3, 4, 5, 6]) {
+      for (const lo of [0, hi >> 1, hi - 12]) {
+        assert.equal(t.highestGapEnd(len, lo, hi), n.highest(len, lo, hi));
+        assert.equal(t.lowestGapStart(len, lo, hi), n.lowest(len, lo, hi));
+      }
+    }
+  }
+});
