@@ -10,6 +10,7 @@ import { nsCapable } from '../auth/capability.js';
 import { setgroups, setresgid, setresuid, prctlSetKeepCaps, capset, unshareUserNs } from '../auth/setid.js';
 import { shmget, shmat, shmdt, shmctl, type UserBuffer } from '../shm/index.js';
 import { lowBits, word } from '../abi/word.js';
+import type { Process } from './process.js';
 /** A faulting access: the signal and the offset of the faulting byte from the start. */
 export interface AccessFault { signal: 'SIGSEGV' | 'SIGBUS'; offset: bigint }
 /** What read/write/fill return: the bytes read before any fault. */
@@ -21,15 +22,13 @@ const TASK_SIZE_N = Number(TASK_SIZE);
 
 /**
  * An address or length of read/write/fill as a number (number-only on the
- * common path): the u64 value, or TASK_SIZE + 4096 for any value above
- * TASK_SIZE (the access faults there whatever the exact value).
+ * common path): the word, or TASK_SIZE + 4096 for a word of 2^53 or more
+ * (the access faults there whatever the exact value).
  */
 function accessArg(v: U64Arg): number {
-  if (typeof v === 'number' && v >= 0 && Number.isSafeInteger(v)) return v;
-  const b = u64(v);
-  return b > TASK_SIZE ? TASK_SIZE_N + PAGE_SIZE : Number(b);
+  const w = word(v);
+  return typeof w === 'number' ? w : TASK_SIZE_N + PAGE_SIZE;
 }
-import type { Process } from './process.js';
 
 export const CLONE_NEWIPC = 0x08000000;
 export const CLONE_NEWUSER = 0x10000000;
