@@ -11,7 +11,7 @@
  * latency (well under a millisecond on an idle core).
  *
  * The ticker is one worker thread per Node process, started by the first
- * read and unref'd (it never keeps the process alive); it costs ~10 MiB of
+ * Kernel that uses it (or the first read) and unref'd (it never keeps the process alive); it costs ~10 MiB of
  * RSS once. Where no worker can be started, reads fall back to Date.now().
  * A Kernel given its own `clock` option never starts it.
  */
@@ -31,26 +31,45 @@ for (;;) {
 }
 `;
 
-/** cell[0]: seconds - BASE, written by the ticker; cell[1]: the ticker's sleeping word. */
+/** The seconds of the clock word are relative to this. */
+export const COARSE_BASE = BASE;
+/** Index of the clock word's stale flag: 1 once the ticker is gone (then read the host clock). */
+export const COARSE_STALE = 2;
+
+/**
+ * cell[0]: seconds - BASE, written by the ticker; cell[1]: the ticker's
+ * sleeping word; cell[COARSE_STALE]: set when the ticker dies.
+ */
 let cell: Int32Array | null = null;
 let unavailable = false;
 
 function startTicker(): Int32Array | null {
   try {
-    const buffer = new SharedArrayBuffer(8);
+    const buffer = new SharedArrayBuffer(12);
     const c = new Int32Array(buffer);
     // Valid at once: the ticker takes over when its thread is up.
     Atomics.store(c, 0, Math.floor(Date.now() / 1000) - BASE);
     const worker = new Worker(TICKER_SOURCE, { eval: true, workerData: { buffer, base: BASE } });
     worker.unref();
     // A ticker that dies leaves the word stale: fall back to the host clock.
-    worker.on('error', () => { cell = null; unavailable = true; });
-    worker.on('exit', () => { cell = null; unavailable = true; });
+    const dead = (): void => { c[COARSE_STALE] = 1; cell = null; unavailable = true; };
+    worker.on('error', dead);
+    worker.on('exit', dead);
     return c;
   } catch {
     unavailable = true;
     return null;
   }
+}
+
+/**
+ * The clock word itself (starting the ticker), or null where no ticker can
+ * run: a kernel reads `COARSE_BASE + word[0]` in place while
+ * `word[COARSE_STALE]` is 0, which saves the call on the shmat and shmdt
+ * paths (two reads per pair).
+ */
+export function coarseClockWord(): Int32Array | null {
+  return cell ?? (unavailable ? null : (cell = startTicker()));
 }
 
 /**

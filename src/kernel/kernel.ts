@@ -14,7 +14,7 @@ import type { HugetlbConfig, ShmKernelContext } from '../shm/namespace.js';
 import { exitShm } from '../shm/exit.js';
 import { SysError } from '../abi/sys-error.js';
 import { IpcNamespace } from './ipc-namespace.js';
-import { coarseSeconds } from './coarse-clock.js';
+import { COARSE_BASE, COARSE_STALE, coarseClockWord, coarseSeconds } from './coarse-clock.js';
 import { Process, type Rlimit } from './process.js';
 
 
@@ -52,10 +52,13 @@ export class Kernel implements ShmKernelContext {
   readonly processes = new Map<number, Process>();
   private nextPid: number;
   private readonly clock: () => number;
+  /** The default clock's word (coarse-clock.ts), read in place by now(); null with a `clock` option. */
+  private readonly clockWord: Int32Array | null;
 
   constructor(opts: KernelOptions = {}) {
     this.allocator = new PageAllocator(opts);
     this.clock = opts.clock ?? coarseSeconds;
+    this.clockWord = opts.clock ? null : coarseClockWord();
     this.hugetlb = {
       sizes: [2 << 20, 1 << 30],
       freePages: () => 0,
@@ -75,7 +78,9 @@ export class Kernel implements ShmKernelContext {
    * used to read it 2000 times. The result is the same to the second.
    */
   now(): number {
-    return this.callTime >= 0 ? this.callTime : this.clock();
+    if (this.callTime >= 0) return this.callTime;
+    const w = this.clockWord;
+    return w !== null && w[COARSE_STALE] === 0 ? COARSE_BASE + w[0]! : this.clock();
   }
 
   /** The clock read once for the system call in progress, or -1 outside one. */
@@ -84,7 +89,7 @@ export class Kernel implements ShmKernelContext {
   /** Runs `fn` as one system call for the clock: every now() in it returns the same second. */
   private withTime<T>(fn: () => T): T {
     if (this.callTime >= 0) return fn();
-    this.callTime = this.clock();
+    this.callTime = this.now();
     try {
       return fn();
     } finally {

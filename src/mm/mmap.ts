@@ -92,48 +92,60 @@ export function mmapAnon(mm: AddressSpace, addr: number | bigint, len: number | 
  * caller must populate (mm_populate) the new range. The arguments are words
  * (abi/word.ts): the checks where values beyond 2^53 matter (page
  * alignment overflowing to 0, the file offset overflowing) take BigInt
- * only for such values; below, everything is a number.
+ * only for such values (bigMmapArgs); below, everything is a number.
+ *
+ * The rare cases (BigInt arguments, MAP_LOCKED, MAP_NORESERVE, anonymous
+ * memory's flags) are out of line: kept small, the common path inlines
+ * into its callers (docs/perf.md, "inlining").
  */
 export function doMmap(mm: AddressSpace, file: MappedFile | null, addrW: Word, lenW: Word, prot: number, flags: number, vmFlagsIn: number, pgoffW: Word, caller: MmCaller): number {
   if (lenW === 0) return EINVAL;
   if (flags & MAP_FIXED_NOREPLACE) flags |= MAP_FIXED;
-  let addr: number, len: number, pgoff: number;
-  /** pgoff + pages > MAX_LFS_FILESIZE pages (file_mmap_ok()). */
-  let fileOverflow: boolean;
-  if (typeof addrW === 'number' && typeof lenW === 'number' && typeof pgoffW === 'number' && pgoffW <= PGOFF_FAST_MAX) {
-    // No value here can overflow: len < 2^53 pages up exactly, pgoff + pages < 2^52.
-    addr = addrW;
-    if (!(flags & MAP_FIXED)) {
-      // round_hint_to_min()
-      addr -= modPow2(addr, PAGE);
-      const minAddr = mm.allocator.effectiveMmapMinAddr;
-      if (addr !== 0 && addr < minAddr) addr = minAddr;
-    }
-    len = lenW + PAGE - 1;
-    len -= modPow2(len, PAGE);
-    pgoff = pgoffW;
-    if (mm.mapCount > mm.maxMapCount) return ENOMEM;
-    if (len > TASK_SIZE_N) return ENOMEM;
-    fileOverflow = pgoff + len / PAGE > MAX_LFS_PAGES;
-  } else {
-    let addrB = wordBig(addrW);
-    let lenB = wordBig(lenW);
-    const pgoffB = wordBig(pgoffW);
-    if (!(flags & MAP_FIXED)) {
-      addrB &= ~4095n;
-      const minAddr = BigInt(mm.allocator.effectiveMmapMinAddr);
-      if (addrB !== 0n && addrB < minAddr) addrB = minAddr;
-    }
-    lenB = (lenB + 4095n) & ~4095n & U64;
-    if (lenB === 0n) return ENOMEM;
-    if (pgoffB + (lenB >> 12n) > U64) return EOVERFLOW;
-    if (mm.mapCount > mm.maxMapCount) return ENOMEM;
-    if (lenB > TASK_SIZE) return ENOMEM;
-    len = Number(lenB);
-    addr = addrB > TASK_SIZE ? TASK_SIZE_N : Number(addrB);
-    fileOverflow = pgoffB + (lenB >> 12n) > BigInt(MAX_LFS_PAGES);
-    pgoff = fileOverflow ? 0 : Number(pgoffB);
+  if (typeof addrW !== 'number' || typeof lenW !== 'number' || typeof pgoffW !== 'number' || pgoffW > PGOFF_FAST_MAX) {
+    return bigMmapArgs(mm, file, addrW, lenW, prot, flags, vmFlagsIn, pgoffW, caller);
   }
+  // No value here can overflow: len < 2^53 pages up exactly, pgoff + pages < 2^52.
+  let addr = addrW;
+  if (!(flags & MAP_FIXED)) {
+    // round_hint_to_min()
+    addr -= modPow2(addr, PAGE);
+    const minAddr = mm.allocator.effectiveMmapMinAddr;
+    if (addr !== 0 && addr < minAddr) addr = minAddr;
+  }
+  let len = lenW + PAGE - 1;
+  len -= modPow2(len, PAGE);
+  if (mm.mapCount > mm.maxMapCount) return ENOMEM;
+  if (len > TASK_SIZE_N) return ENOMEM;
+  return doMmapRange(mm, file, addr, len, prot, flags, vmFlagsIn, pgoffW, pgoffW + len / PAGE > MAX_LFS_PAGES, caller);
+}
+
+/** do_mmap()'s argument checks with a BigInt word among the arguments (or a huge offset). */
+function bigMmapArgs(mm: AddressSpace, file: MappedFile | null, addrW: Word, lenW: Word, prot: number, flags: number, vmFlagsIn: number, pgoffW: Word, caller: MmCaller): number {
+  let addrB = wordBig(addrW);
+  let lenB = wordBig(lenW);
+  const pgoffB = wordBig(pgoffW);
+  if (!(flags & MAP_FIXED)) {
+    addrB &= ~4095n;
+    const minAddr = BigInt(mm.allocator.effectiveMmapMinAddr);
+    if (addrB !== 0n && addrB < minAddr) addrB = minAddr;
+  }
+  lenB = (lenB + 4095n) & ~4095n & U64;
+  if (lenB === 0n) return ENOMEM;
+  if (pgoffB + (lenB >> 12n) > U64) return EOVERFLOW;
+  if (mm.mapCount > mm.maxMapCount) return ENOMEM;
+  if (lenB > TASK_SIZE) return ENOMEM;
+  /** pgoff + pages > MAX_LFS_FILESIZE pages (file_mmap_ok()). */
+  const fileOverflow = pgoffB + (lenB >> 12n) > BigInt(MAX_LFS_PAGES);
+  return doMmapRange(mm, file, addrB > TASK_SIZE ? TASK_SIZE_N : Number(addrB), Number(lenB), prot, flags, vmFlagsIn,
+    fileOverflow ? 0 : Number(pgoffB), fileOverflow, caller);
+}
+
+/**
+ * do_mmap() from __get_unmapped_area on, with the arguments checked: `len`
+ * is page aligned and at most TASK_SIZE; `fileOverflow` says pgoff + pages
+ * passes MAX_LFS_FILESIZE (file_mmap_ok()).
+ */
+function doMmapRange(mm: AddressSpace, file: MappedFile | null, addr: number, len: number, prot: number, flags: number, vmFlagsIn: number, pgoff: number, fileOverflow: boolean, caller: MmCaller): number {
   // A fixed address beyond the user address space fails in __get_unmapped_area.
   if ((flags & MAP_FIXED) && addr > TASK_SIZE_N - len) return ENOMEM;
   if (addr > TASK_SIZE_N) addr = TASK_SIZE_N; // a non-fixed hint that high is never valid
@@ -146,11 +158,10 @@ export function doMmap(mm: AddressSpace, file: MappedFile | null, addrW: Word, l
     | ((flags & MAP_GROWSDOWN) ? VM_GROWSDOWN : 0) | ((flags & MAP_LOCKED) ? VM_LOCKED : 0)
     | ((flags & MAP_SYNC) ? VM_SYNC : 0) | ((flags & MAP_STACK) ? VM_NOHUGEPAGE : 0)
     | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
-  if (flags & MAP_LOCKED) {
-    // can_do_mlock()
-    if (caller.rlimitMemlock() === 0n && !caller.capable(CAP_IPC_LOCK)) return EPERM;
+  if (vmf & VM_LOCKED) {
+    const e = mlockChecks(mm, flags, vmf, len, caller);
+    if (e) return e;
   }
-  if ((vmf & VM_LOCKED) && !mlockFutureOk(mm, vmf, len, caller)) return EAGAIN;
   if (file) {
     // file_mmap_ok(): shmem files take any offset below MAX_LFS_FILESIZE.
     if (fileOverflow) return EOVERFLOW;
@@ -160,12 +171,8 @@ export function doMmap(mm: AddressSpace, file: MappedFile | null, addrW: Word, l
       case MAP_SHARED_VALIDATE:
         if ((flags & MAP_TYPE) === MAP_SHARED) f &= LEGACY_MAP_MASK;
         if (f & ~LEGACY_MAP_MASK) return -EOPNOTSUPP;
-        if (prot & PROT_WRITE) {
-          if (file.writable === false) return EACCES;
-        }
-        vmf |= VM_SHARED | VM_MAYSHARE;
-        if (file.writable === false) vmf &= ~(VM_MAYWRITE | VM_SHARED);
-        if (file.readable === false) return EACCES;
+        vmf = sharedFileFlags(file, prot, vmf);
+        if (vmf < 0) return vmf;
         if (vmf & VM_GROWSDOWN) return EINVAL;
         break;
       case MAP_PRIVATE:
@@ -176,39 +183,130 @@ export function doMmap(mm: AddressSpace, file: MappedFile | null, addrW: Word, l
         return EINVAL;
     }
   } else {
-    switch (flags & MAP_TYPE) {
-      case MAP_SHARED:
-        if (vmf & VM_GROWSDOWN) return EINVAL;
-        pgoff = 0;
-        vmf |= VM_SHARED | VM_MAYSHARE;
-        break;
-      case MAP_PRIVATE:
-        pgoff = addr / PAGE;
-        break;
-      default:
-        return EINVAL;
-    }
+    vmf = anonMapFlags(flags, vmf);
+    if (vmf < 0) return vmf;
+    pgoff = (flags & MAP_TYPE) === MAP_PRIVATE ? addr / PAGE : 0;
   }
-  if (flags & MAP_NORESERVE) {
-    // We honor MAP_NORESERVE if allowed to overcommit.
-    if (mm.allocator.sysctl.overcommitMemory !== 2) vmf |= VM_NORESERVE;
-    // hugetlb applies strict overcommit unless MAP_NORESERVE.
-    if (fileHugePageSize(file)) vmf |= VM_NORESERVE;
-  }
+  if (flags & MAP_NORESERVE) vmf = noreserveFlags(mm, file, vmf);
   const a = mmapRegion(mm, file, addr, len, vmFlags(vmf), pgoff, caller);
   if (isErr(a)) return a;
   if ((vmf & VM_LOCKED) || (flags & (MAP_POPULATE | MAP_NONBLOCK)) === MAP_POPULATE) mm.populateLen = len;
   return a;
 }
 
-/** mmap_region() / __mmap_region(). */
+/** do_mmap()'s MAP_SHARED file case: the VM flags (unsigned), or EACCES. */
+function sharedFileFlags(file: MappedFile, prot: number, vmf: number): number {
+  if (prot & PROT_WRITE) {
+    if (file.writable === false) return EACCES;
+  }
+  vmf |= VM_SHARED | VM_MAYSHARE;
+  if (file.writable === false) vmf &= ~(VM_MAYWRITE | VM_SHARED);
+  if (file.readable === false) return EACCES;
+  return vmFlags(vmf);
+}
+
+/**
+ * do_mmap(file, addr, len, prot, MAP_SHARED or MAP_SHARED | MAP_FIXED, 0,
+ * pgoff 0) with number arguments, as do_shmat() calls it: doMmap() less
+ * the handling of the flags and offsets it cannot be given (so no populate
+ * is ever asked for), in the same order of checks. The shmat + shmdt pair
+ * is a benchmarked hot path, and doMmap()'s generality was a fifth of it
+ * (docs/perf.md).
+ */
+export function doMmapSharedFile(mm: AddressSpace, file: MappedFile, addr: number, len: number, prot: number, fixed: boolean, caller: MmCaller): number {
+  if (len === 0) return EINVAL;
+  if (!fixed) {
+    // round_hint_to_min()
+    addr -= modPow2(addr, PAGE);
+    const minAddr = mm.allocator.effectiveMmapMinAddr;
+    if (addr !== 0 && addr < minAddr) addr = minAddr;
+  }
+  len += PAGE - 1;
+  len -= modPow2(len, PAGE);
+  if (mm.mapCount > mm.maxMapCount) return ENOMEM;
+  if (len > TASK_SIZE_N) return ENOMEM;
+  // file_mmap_ok() holds: pgoff 0 plus at most 2^35 pages.
+  if (fixed && addr > TASK_SIZE_N - len) return ENOMEM;
+  if (addr > TASK_SIZE_N) addr = TASK_SIZE_N;
+  addr = getUnmappedArea(mm, file, addr, len, fixed ? MAP_SHARED | MAP_FIXED : MAP_SHARED, caller);
+  if (isErr(addr)) return addr;
+  const vmf = sharedFileFlags(file, prot, (prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC);
+  if (vmf < 0) return vmf;
+  return mmapRegion(mm, file, addr, len, vmf, 0, caller);
+}
+
+/** do_mmap()'s checks of a locked mapping: can_do_mlock() for MAP_LOCKED, then mlock_future_ok(). */
+function mlockChecks(mm: AddressSpace, flags: number, vmf: number, len: number, caller: MmCaller): number {
+  if (flags & MAP_LOCKED) {
+    // can_do_mlock()
+    if (caller.rlimitMemlock() === 0n && !caller.capable(CAP_IPC_LOCK)) return EPERM;
+  }
+  if (!mlockFutureOk(mm, vmf, len, caller)) return EAGAIN;
+  return 0;
+}
+
+/** do_mmap()'s flags of an anonymous mapping (by its map type, unsigned), or EINVAL. */
+function anonMapFlags(flags: number, vmf: number): number {
+  switch (flags & MAP_TYPE) {
+    case MAP_SHARED:
+      if (vmf & VM_GROWSDOWN) return EINVAL;
+      return vmFlags(vmf | VM_SHARED | VM_MAYSHARE);
+    case MAP_PRIVATE:
+      return vmFlags(vmf);
+    default:
+      return EINVAL;
+  }
+}
+
+/** do_mmap() with MAP_NORESERVE. */
+function noreserveFlags(mm: AddressSpace, file: MappedFile | null, vmf: number): number {
+  // We honor MAP_NORESERVE if allowed to overcommit.
+  if (mm.allocator.sysctl.overcommitMemory !== 2) vmf |= VM_NORESERVE;
+  // hugetlb applies strict overcommit unless MAP_NORESERVE.
+  if (fileHugePageSize(file)) vmf |= VM_NORESERVE;
+  return vmf;
+}
+
+/**
+ * mmap_region() / __mmap_region(). The common case (shmat, a file mapped
+ * into a free range: nothing replaced, charged, reserved, merged or locked)
+ * takes a short path that inlines; everything else is mmapRegionGeneral.
+ */
 export function mmapRegion(mm: AddressSpace, file: MappedFile | null, addr: number, len: number, vmf: number, pgoff: number, caller: MmCaller): number {
   const end = addr + len;
+  const next = mm.tree.find(addr);
+  if (file !== null && (next === null || next.start >= end) && !(vmf & VM_LOCKED)
+    && !accountable(file, vmf) && !fileHugePageSize(file)) {
+    const prev = next !== null ? next.prev : mm.tree.last;
+    // vma_merge_new_range() needs a neighbour of the same file touching the range (see below).
+    if ((prev === null || prev.end !== addr || prev.file !== file) && (next === null || next.start !== end || next.file !== file)) {
+      newVma(mm, file, addr, end, vmf, pgoff, file, caller);
+      return addr;
+    }
+  }
+  return mmapRegionGeneral(mm, file, addr, len, vmf, pgoff, caller, next);
+}
+
+/**
+ * __mmap_region()'s new VMA (nothing merged): linked, holding a reference
+ * on `f`, and opened by the file's mmap hook when the caller mapped a file
+ * (shm_mmap() takes its attach reference, __shm_open, here).
+ */
+function newVma(mm: AddressSpace, f: MappedFile | null, addr: number, end: number, vmf: number, pgoff: number, file: MappedFile | null, caller: MmCaller): Vma {
+  const vma = new Vma(addr, end, vmf, pgoff, f);
+  if (f) f.get?.();
+  mm.linkVma(vma);
+  if (f && file && f.vmOps) f.vmOps.open(vma, caller);
+  return vma;
+}
+
+/** mmap_region() in general; `next` is find_vma(addr). */
+function mmapRegionGeneral(mm: AddressSpace, file: MappedFile | null, addr: number, len: number, vmf: number, pgoff: number, caller: MmCaller, next: Vma | null): number {
+  const end = addr + len;
   const pglen = len / PAGE;
-  let prev: Vma | null, next: Vma | null;
+  let prev: Vma | null;
   let detached: Vma[] | null = null;
   let nrAccounted = 0;
-  next = mm.tree.find(addr);
   if (next && next.start < end) {
     const last = gatherMunmap(mm, next, addr, end, caller);
     if (typeof last === 'number') return last;
@@ -290,11 +388,7 @@ export function mmapRegion(mm: AddressSpace, file: MappedFile | null, addr: numb
         onRelease: () => { if (acct) allocator.unacctMemory(acct); },
       });
     }
-    vma = new Vma(addr, end, vmf, pgoff, f);
-    if (f) f.get?.();
-    mm.linkVma(vma);
-    // f_op->mmap: shm_mmap() takes its attach reference (__shm_open) here.
-    if (f && file && f.vmOps) f.vmOps.open(vma, caller);
+    vma = newVma(mm, f, addr, end, vmf, pgoff, file, caller);
   }
   freeDetached(mm, detached, unaccount);
   if (vmf & VM_LOCKED) {

@@ -36,7 +36,8 @@ export function unmappedAreaTopdown(mm: AddressSpace, length: number, lowLimit: 
     let gap = gapEnd - length;
     // gap -= (gap - align_offset) & align_mask (gap is page aligned, the mask a power of two less a page)
     if (alignMask) gap -= modPow2(gap, alignMask + PAGE);
-    const tmp = mm.tree.find(gapEnd);
+    // vma_find(&vmi, gap_end): the search left it in gapAbove.
+    const tmp = mm.tree.gapAbove;
     if (tmp && (tmp.flags & VM_GROWSDOWN)) {
       if (vmStartGap(mm, tmp) < gapEnd) { high = vmStartGap(mm, tmp); continue; }
     }
@@ -122,6 +123,20 @@ export function thpGetUnmappedArea(mm: AddressSpace, addr: number, len: number, 
 }
 
 /**
+ * f_op->get_unmapped_area of hugetlbfs (also through SysV's
+ * shm_get_unmapped_area): hugetlb_get_unmapped_area() checks the length
+ * and a fixed address, rounds a hint up to a huge page, and searches with
+ * align_mask = huge_page_mask_align(file). Out of line: the common path
+ * stays small enough to inline.
+ */
+function hugetlbGetUnmappedArea(mm: AddressSpace, addr: number, len: number, flags: number, hs: number): number {
+  if (modPow2(len, hs)) return EINVAL;
+  if ((flags & MAP_FIXED) && modPow2(addr, hs)) return EINVAL;
+  const addr0 = addr ? Math.ceil(addr / hs) * hs : 0;
+  return archGetUnmappedAreaTopdown(mm, addr0, len, flags, hs - PAGE);
+}
+
+/**
  * __get_unmapped_area(): returns the address or a negative errno. `addr`
  * and `len` are numbers (len page aligned and <= 2^53).
  */
@@ -131,19 +146,12 @@ export function getUnmappedArea(mm: AddressSpace, file: MappedFile | null, addr:
   const shared = file !== null || (flags & MAP_SHARED) !== 0;
   const hs = fileHugePageSize(file);
   if (hs) {
-    // f_op->get_unmapped_area of hugetlbfs (also through SysV's
-    // shm_get_unmapped_area): hugetlb_get_unmapped_area() checks the
-    // length and a fixed address, rounds a hint up to a huge page, and
-    // searches with align_mask = huge_page_mask_align(file).
-    if (modPow2(len, hs)) return EINVAL;
-    if ((flags & MAP_FIXED) && modPow2(addr, hs)) return EINVAL;
-    const addr0 = addr ? Math.ceil(addr / hs) * hs : 0;
-    a = archGetUnmappedAreaTopdown(mm, addr0, len, flags, hs - PAGE);
+    a = hugetlbGetUnmappedArea(mm, addr, len, flags, hs);
   } else if (!shared && mm.thpAlign && addr === 0 && modPow2(len, PMD_SIZE) === 0) {
     a = thpGetUnmappedArea(mm, addr, len, flags);
-    if (a === 0) a = archGetUnmappedAreaTopdown(mm, addr, len, flags);
+    if (a === 0) a = archGetUnmappedAreaTopdown(mm, addr, len, flags, 0);
   } else {
-    a = archGetUnmappedAreaTopdown(mm, addr, len, flags);
+    a = archGetUnmappedAreaTopdown(mm, addr, len, flags, 0);
   }
   if (isErr(a)) return a;
   if (a > TASK_SIZE_N - len) return ENOMEM;

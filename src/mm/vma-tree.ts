@@ -385,6 +385,9 @@ function pushSlots(x: VmaTreeNode, i: number, item: Vma | VmaTreeNode, lo: numbe
 const befores: number[] = [];
 for (let i = 0; i < 64; i++) befores.push(0.5);
 
+/** The VMA just above the gap searchDown() returned (whose gap it is). */
+let foundAbove: Vma | null = null;
+
 /**
  * Highest gap of at least len bytes inside [low, high) (mas_empty_area_rev
  * without the gap above the last VMA): its end clamped to high, or -1.
@@ -407,7 +410,7 @@ function searchDown(root: VmaTreeNode, len: number, low: number, high: number): 
         // This gap and all below it end too low.
         if (ge < low + len) return -1;
         const e = ge < high ? ge : high;
-        if ((gs > low ? gs : low) + len <= e) return e;
+        if ((gs > low ? gs : low) + len <= e) { foundAbove = x.slots[i] as Vma; return e; }
       }
     } else {
       let child: VmaTreeNode | null = null;
@@ -509,6 +512,14 @@ export class VmaTree {
   last: Vma | null = null;
   /** Sum of the VMA sizes in bytes (mm->total_vm * PAGE_SIZE). */
   totalBytes = 0;
+  /**
+   * After highestGapEnd() found a gap: the VMA just above it, which is
+   * find(end) for the end returned (the end lies inside the gap's top, so
+   * the first VMA ending above it is the gap's owner), null for the gap
+   * above the last VMA. Saves unmapped_area_topdown() that lookup.
+   * Meaningless after any other call.
+   */
+  gapAbove: Vma | null = null;
 
   get size(): number { return this.count; }
 
@@ -919,7 +930,7 @@ export class VmaTree {
     if (len <= 0 || high - low < len) return -1;
     // The gap above the last VMA.
     const lastEnd = this.last ? this.last.end : 0;
-    if ((lastEnd > low ? lastEnd : low) + len <= high) return high;
+    if ((lastEnd > low ? lastEnd : low) + len <= high) { this.gapAbove = null; return high; }
     const v = this.last;
     if (v === null) return -1;
     // The gap below the last VMA, by its prev link: top-down placement
@@ -931,9 +942,12 @@ export class VmaTree {
       // This gap and all below it end too low.
       if (ge < low + len) return -1;
       const e = ge < high ? ge : high;
-      if ((gs > low ? gs : low) + len <= e) return e;
+      if ((gs > low ? gs : low) + len <= e) { this.gapAbove = v; return e; }
     }
-    return searchDown(this.root, len, low, high);
+    const e = searchDown(this.root, len, low, high);
+    this.gapAbove = foundAbove;
+    foundAbove = null;
+    return e;
   }
 
   /**

@@ -10,6 +10,7 @@ const TASK_SIZE_N = Number(TASK_SIZE);
 import { Errno } from '../abi/errno.js';
 import { lowBits, word, wordBig, type Word } from '../abi/word.js';
 import { ipcperms } from '../ipc/perm.js';
+import { doMmapSharedFile } from '../mm/mmap.js';
 import { ShmAttachFile } from './attach.js';
 import type { ShmTask } from './task.js';
 
@@ -82,8 +83,11 @@ export function shmat(current: ShmTask, shmid: number, shmaddr: number | bigint,
       }
     }
     // do_mmap(file, addr, size, prot, flags, 0): the file's mmap hook
-    // (shm_mmap -> __shm_open) runs as the VMA is created.
-    err = mm.mmap(addr, size, prot, flags, sfd, 0, current);
+    // (shm_mmap -> __shm_open) runs as the VMA is created. Number
+    // arguments take do_mmap's short form for this case.
+    err = typeof addr === 'number' && typeof size === 'number'
+      ? doMmapSharedFile(mm, sfd, addr, size, prot, (flags & MAP_FIXED) !== 0, current)
+      : mm.mmap(addr, size, prot, flags, sfd, 0, current);
   }
   // out_fput, out_nattch
   sfd.put();

@@ -75,7 +75,10 @@ function check(t: VmaTree, n: Naive, o: { a: number; len: number; lo: number; hi
   const nf = n.find(o.a);
   assert.equal(t.lookup(o.a), nf && nf.start <= o.a ? nf : null);
   assert.equal(t.intersection(o.a, o.a + o.len), nf && nf.start < o.a + o.len ? nf : null);
-  assert.equal(t.highestGapEnd(o.len, o.lo, o.hi), n.highest(o.len, o.lo, o.hi));
+  const e = t.highestGapEnd(o.len, o.lo, o.hi);
+  assert.equal(e, n.highest(o.len, o.lo, o.hi));
+  // The VMA left in gapAbove is the one unmapped_area_topdown() would look up.
+  if (e >= 0) assert.equal(t.gapAbove, n.find(e));
   assert.equal(t.lowestGapStart(o.len, o.lo, o.hi), n.lowest(o.len, o.lo, o.hi));
 }
 
