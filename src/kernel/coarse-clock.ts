@@ -11,8 +11,9 @@
  * latency (well under a millisecond on an idle core).
  *
  * The ticker is one worker thread per Node process, started by the first
- * Kernel that uses it (or the first read) and unref'd (it never keeps the process alive); it costs ~10 MiB of
- * RSS once. Where no worker can be started, reads fall back to Date.now().
+ * Kernel that uses it (or the first read) and unref'd (it never keeps the
+ * process alive); it costs ~10 MiB of RSS once. Where no worker can be
+ * started, reads fall back to Date.now().
  * A Kernel given its own `clock` option never starts it.
  */
 import { Worker } from 'node:worker_threads';

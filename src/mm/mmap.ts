@@ -96,7 +96,7 @@ export function mmapAnon(mm: AddressSpace, addr: number | bigint, len: number | 
  *
  * The rare cases (BigInt arguments, MAP_LOCKED, MAP_NORESERVE, anonymous
  * memory's flags) are out of line: kept small, the common path inlines
- * into its callers (docs/perf.md, "inlining").
+ * into its callers (docs/perf.md, shmat + shmdt).
  */
 export function doMmap(mm: AddressSpace, file: MappedFile | null, addrW: Word, lenW: Word, prot: number, flags: number, vmFlagsIn: number, pgoffW: Word, caller: MmCaller): number {
   if (lenW === 0) return EINVAL;
