@@ -59,10 +59,14 @@ export function tryFork(mm: AddressSpace, child: AddressSpace, caller: MmCaller)
 export function teardown(mm: AddressSpace, caller: MmCaller): void {
   if (mm.dead) return;
   mm.noteVmDrop();
-  const all = mm.tree.toArray();
   let accounted = 0;
-  for (const v of all) mm.zapRange(v, v.start, v.end);
-  for (const v of all) {
+  // Two walks of the VMA chain, which nothing below changes (the close
+  // hooks and freeVma touch the reverse map, not the tree; it goes as a
+  // whole after), without an array of them: every PTE is gone before the
+  // first close, as unmap_vmas() precedes remove_vma() in exit_mmap().
+  const first = mm.tree.first;
+  for (let v = first; v; v = v.next) mm.zapRange(v, v.start, v.end);
+  for (let v = first; v; v = v.next) {
     if (v.flags & VM_ACCOUNT) accounted += v.pages;
     if (v.file?.vmOps) v.file.vmOps.close(v, caller);
     mm.freeVma(v);
