@@ -215,14 +215,14 @@ function sharedFileFlags(file: MappedFile, prot: number, vmf: number): number {
  */
 export function doMmapSharedFile(mm: AddressSpace, file: MappedFile, addr: number, len: number, prot: number, fixed: boolean, caller: MmCaller): number {
   if (len === 0) return EINVAL;
-  if (!fixed) {
-    // round_hint_to_min()
+  if (!fixed && addr !== 0) {
+    // round_hint_to_min() (a NULL hint stays NULL)
     addr -= modPow2(addr, PAGE);
     const minAddr = mm.allocator.effectiveMmapMinAddr;
     if (addr !== 0 && addr < minAddr) addr = minAddr;
   }
-  len += PAGE - 1;
-  len -= modPow2(len, PAGE);
+  // PAGE_ALIGN(len): exact below 2^53 (a power-of-two divide, a ceiling).
+  len = Math.ceil(len / PAGE) * PAGE;
   if (mm.mapCount > mm.maxMapCount) return ENOMEM;
   if (len > TASK_SIZE_N) return ENOMEM;
   // file_mmap_ok() holds: pgoff 0 plus at most 2^35 pages.
@@ -274,7 +274,8 @@ function noreserveFlags(mm: AddressSpace, file: MappedFile | null, vmf: number):
  */
 export function mmapRegion(mm: AddressSpace, file: MappedFile | null, addr: number, len: number, vmf: number, pgoff: number, caller: MmCaller): number {
   const end = addr + len;
-  const next = mm.tree.find(addr);
+  // find_vma(addr): after a top-down placement, the VMA above the gap.
+  const next = mm.tree.findGuessed(addr, mm.tree.gapAbove);
   if (file !== null && (next === null || next.start >= end) && !(vmf & VM_LOCKED)
     && !accountable(file, vmf) && !fileHugePageSize(file)) {
     const prev = next !== null ? next.prev : mm.tree.last;

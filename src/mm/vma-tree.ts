@@ -551,6 +551,29 @@ export class VmaTree {
     return x.hi[i]! > addr ? x.slots[i] as Vma | null : null;
   }
 
+  /**
+   * find(addr) given a guess: a VMA an earlier walk left off at (gapAbove
+   * after a placement), or null for "above every VMA". The guess is the
+   * answer when it is still in this tree, ends above addr and its
+   * predecessor does not (then no VMA ends in between), which costs a few
+   * loads instead of a walk; otherwise this is find(addr). The state a
+   * vma_iterator carries from get_unmapped_area() to mmap_region() on
+   * Linux, checked instead of trusted.
+   */
+  findGuessed(addr: number, guess: Vma | null): Vma | null {
+    if (guess === null) {
+      const l = this.last;
+      if (l === null || l.end <= addr) return null;
+    } else {
+      const x = guess.treeLeaf;
+      if (x !== null && x.owner === this && guess.end > addr) {
+        const p = guess.prev;
+        if (p === null || p.end <= addr) return guess;
+      }
+    }
+    return this.find(addr);
+  }
+
   /** The VMA containing addr (vma_lookup), or null. */
   lookup(addr: number): Vma | null {
     const v = this.find(addr);

@@ -69,8 +69,21 @@ function ops(space: number, maxLen: number, maxRun: number) {
   ) as fc.Arbitrary<Op>;
 }
 
+/** A VMA of another tree: never a valid guess for findGuessed(). */
+const foreign = (() => {
+  const other = new VmaTree();
+  const v = new Vma(0, 1 << 30, 3, 0, null);
+  other.insert(v);
+  return v;
+})();
+
 function check(t: VmaTree, n: Naive, o: { a: number; len: number; lo: number; hi: number }): void {
   assert.equal(t.find(o.a), n.find(o.a));
+  // A guess is taken only when it is the answer: the gapAbove an earlier
+  // search left (by now perhaps removed or moved), none, the answer, a
+  // neighbour, a VMA of another tree.
+  const guesses = [t.gapAbove, null, n.find(o.a), n.r[o.len % (n.r.length || 1)]?.[2] ?? null, foreign];
+  for (const g of guesses) assert.equal(t.findGuessed(o.a, g), n.find(o.a));
   assert.equal(t.findPrev(o.a), n.findPrev(o.a));
   const nf = n.find(o.a);
   assert.equal(t.lookup(o.a), nf && nf.start <= o.a ? nf : null);
