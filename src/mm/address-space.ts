@@ -20,12 +20,11 @@
 import { MMAP_BASE, RLIMIT_STACK_DEFAULT } from '../abi/constants.js';
 import type { PageAllocator } from './page-allocator.js';
 import { VmaTree } from './vma-tree.js';
-import { FilePtes } from './file-ptes.js';
 import {
   AnonPage, Vma, type MappedFile, type MmCaller, type PteOwner, VM_ACCOUNT, VM_EXEC, VM_LOCKED, VM_MAYEXEC,
   VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_SHARED, VM_STACK, VM_WRITE,
 } from './vma.js';
-import { PAGE, PMD_SIZE, PUD_SIZE, P4D_SIZE, TASK_SIZE_N, ZERO_PAGE, pageDown, keysIn } from './internal.js';
+import { PAGE, PMD_SIZE, PUD_SIZE, P4D_SIZE, TASK_SIZE_N, ZERO_PAGE, pageDown, keysIn, filePtesOf } from './internal.js';
 import { readN, writeN, fillN, read, write, fill } from './access.js';
 import { tryFork, teardown } from './fork.js';
 import { madvise } from './madvise.js';
@@ -156,7 +155,7 @@ export class AddressSpace implements PteOwner {
 
   /** @internal */
   installFile(vma: Vma, idx: number, dirty: boolean): void {
-    const ptes = vma.filePtes ?? (vma.filePtes = new FilePtes());
+    const ptes = filePtesOf(vma, this);
     if (ptes.set(idx, dirty)) {
       vma.file!.cache.incMapcount(idx);
       this.rssShmem++;
@@ -201,19 +200,14 @@ export class AddressSpace implements PteOwner {
     for (const k of vma.filePtes.keysIn(lo, hi)) this.removeFile(vma, k);
   }
 
-  /** @internal */
-  registerMapper(vma: Vma): void {
-    if (vma.file) vma.file.cache.linkMapper(vma, this);
-  }
-
+  /** Takes a VMA off its file's reverse map, if it is on it (it is once it has file PTEs: filePtesOf). */
   private unregisterMapper(vma: Vma): void {
-    if (vma.file) vma.file.cache.unlinkMapper(vma);
+    if (vma.owner !== null) vma.file!.cache.unlinkMapper(vma);
   }
 
-  /** Links a new VMA (vma_link): tree, rmap. @internal */
+  /** Links a new VMA (vma_link). It joins its file's reverse map with its first PTE (filePtesOf). @internal */
   linkVma(vma: Vma): void {
     this.tree.insert(vma);
-    this.registerMapper(vma);
   }
 
   /** Frees a VMA that was already closed and unlinked from the tree (remove_vma after close). @internal */

@@ -35,7 +35,6 @@ export function tryFork(mm: AddressSpace, child: AddressSpace, caller: MmCaller)
     copies.push(t);
     if (t.file) t.file.get?.();
     if (t.file?.vmOps) t.file.vmOps.open(t, caller);
-    child.registerMapper(t);
     // Guard markers are inherited, also by file mappings (observed on 6.18).
     if (!wipe && mp.guards?.size) t.guards = mp.guards.clone();
     // copy_page_range() when vma_needs_copy().

@@ -11,7 +11,7 @@ import {
 } from '../abi/constants.js';
 import { modPow2 } from '../abi/word.js';
 import { FilePtes } from './file-ptes.js';
-import { PageRangeSet, Vma } from './vma.js';
+import { PageRangeSet, Vma, type PteOwner } from './vma.js';
 
 export const EOPNOTSUPP = 95;
 export const EPERM = -Errno.EPERM;
@@ -61,6 +61,23 @@ export function keysIn(m: { size: number; has(k: number): boolean; keys(): Itera
   return out;
 }
 
+/**
+ * The file PTE table of `vma`, mapped by `owner`, created on its first PTE.
+ * That is also when the VMA joins its file's reverse map: the reverse map
+ * exists to find the PTEs of a file page (unmap_mapping_range), so a VMA
+ * is on it exactly while it has a table, and an attach that never touches
+ * its pages (shmat + shmdt) never links or unlinks. Linux links every VMA
+ * at mmap (vma_link_file); it also uses i_mmap for what this model has not.
+ */
+export function filePtesOf(vma: Vma, owner: PteOwner): FilePtes {
+  let t = vma.filePtes;
+  if (t === null) {
+    t = vma.filePtes = new FilePtes();
+    vma.file!.cache.linkMapper(vma, owner);
+  }
+  return t;
+}
+
 /** Moves the PTEs with linear index in [lo, hi) from one VMA to another (split, merge, move). */
 export function movePtes(src: Vma, dst: Vma, lo: number, hi: number): void {
   if (src === dst) return;
@@ -69,7 +86,7 @@ export function movePtes(src: Vma, dst: Vma, lo: number, hi: number): void {
     const d = dst.anonPages ?? (dst.anonPages = new Map());
     for (const k of ks) { d.set(k, src.anonPages!.get(k)!); src.anonPages!.delete(k); }
   }
-  if (src.filePtes?.size) src.filePtes.moveTo(dst.filePtes ?? (dst.filePtes = new FilePtes()), lo, hi);
+  if (src.filePtes?.size) src.filePtes.moveTo(filePtesOf(dst, src.owner!), lo, hi);
   if (src.guards?.intersects(lo, hi)) {
     src.guards.moveTo(dst.guards ?? (dst.guards = new PageRangeSet()), lo, hi);
   }

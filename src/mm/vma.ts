@@ -257,6 +257,8 @@ export class Vma {
    * `owner` is its address space and rmapPrev/rmapNext chain the VMAs of
    * the same PageCache (maintained by PageCache.linkMapper/unlinkMapper).
    * An intrusive list: linking costs no allocation and no hashing.
+   * Invariant: linked exactly while `filePtes` is non-null, from the first
+   * file PTE (internal.ts filePtesOf) until the VMA is freed.
    */
   owner: PteOwner | null = null;
   rmapPrev: Vma | null = null;

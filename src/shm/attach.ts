@@ -9,6 +9,7 @@ import type { MappedFile, MmCaller, Vma, VmaOperations } from '../mm/vma.js';
 import type { ShmNamespace } from './namespace.js';
 import { SHM_FILE_EXEMPLAR, type ShmFile, type Segment } from './segment.js';
 import { pinShape } from '../mm/shapes.js';
+import type { PageCache } from '../mm/page-cache.js';
 
 /**
  * shm_lock(ns, id) as __shm_open/__shm_close use it: the segment still
@@ -69,6 +70,19 @@ export class ShmAttachFile implements MappedFile {
   readonly id: number;
   /** sfd->file: the segment's shmem file. */
   readonly base: ShmFile;
+  /**
+   * The segment's page cache (its file's mapping). Copied from `base`,
+   * which never changes it, as is `hugePageSize`: the attach path reads
+   * both several times, and a field costs V8 less than a getter.
+   */
+  readonly cache: PageCache;
+  /**
+   * The segment file's huge page size for SHM_HUGETLB (0 otherwise): the
+   * attach file then uses shm_file_operations_huge, whose
+   * get_unmapped_area and the VMA's may_split (shm_may_split) forward to
+   * hugetlbfs, and its mmap (shm_mmap) to hugetlbfs_file_mmap.
+   */
+  readonly hugePageSize: number;
 
   constructor(
     readonly ns: ShmNamespace,
@@ -78,11 +92,12 @@ export class ShmAttachFile implements MappedFile {
     readonly writable: boolean,
   ) {
     this.id = segment.id;
-    this.base = segment.file!;
+    const base = this.base = segment.file!;
+    this.cache = base.cache;
+    this.hugePageSize = base.hugePageSize;
     ns.ref.get();
   }
 
-  get cache() { return this.base.cache; }
   /**
    * Pages a fault can populate: the file's pages for shmem; none for a
    * hugetlb file whose pool is empty, so every touch is SIGBUS there
@@ -92,13 +107,6 @@ export class ShmAttachFile implements MappedFile {
   get path() { return this.base.path; }
   get dev() { return this.base.dev; }
   get ino() { return this.base.ino; }
-  /**
-   * The segment file's huge page size for SHM_HUGETLB (0 otherwise): the
-   * attach file then uses shm_file_operations_huge, whose
-   * get_unmapped_area and the VMA's may_split (shm_may_split) forward to
-   * hugetlbfs, and its mmap (shm_mmap) to hugetlbfs_file_mmap.
-   */
-  get hugePageSize() { return this.base.hugePageSize; }
   readonly readable = true;
 
   get(): void {
